@@ -1,0 +1,44 @@
+# Two commands do everything (see README):
+#   make run   — set up, load the demo data into SQLite, start the platform on :8000
+#   make test  — set up, make sure PostgreSQL is up, run the whole test suite on both databases
+# Every step is idempotent: a second run only does what is missing.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: setup run test lint bench demo clean system-deps
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.lock
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+setup: system-deps $(STAMP)
+
+demo: setup
+	$(BIN)/xinyong db upgrade
+	$(BIN)/xinyong demo
+
+run: demo
+	$(BIN)/xinyong serve
+
+test: setup
+	@bash scripts/ensure-postgres.sh
+	$(BIN)/ruff check xinyong tests benchmarks
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+lint: setup
+	$(BIN)/ruff check xinyong tests benchmarks
+
+bench: setup
+	@bash scripts/ensure-postgres.sh
+	$(BIN)/python -m benchmarks.run_all
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

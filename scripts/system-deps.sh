@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages the platform and its tests need, installed only when missing (idempotent).
+# PostgreSQL itself is provided by the machine; its client tools are listed for pg_isready/psql.
+set -euo pipefail
+PACKAGES=(postgresql-client)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "system-deps: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
