@@ -34,6 +34,8 @@ from xinyong.core.migrate import upgrade
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = Path(os.environ.get("XINYONG_BENCH_DIR", ROOT / "var" / "bench"))
 PG_SERVER = os.environ.get("XINYONG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+# Name prefix of every benchmark database (the smoke test uses its own).
+PREFIX = os.environ.get("XINYONG_BENCH_PREFIX", "xinyong_bench")
 FULL_SUBJECTS = 1_000_000
 FULL_RECORDS = 20_000_000
 
@@ -187,10 +189,19 @@ def pg_drop(name: str) -> None:
         eng.dispose()
 
 
+def bench_dir() -> Path:
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    return BENCH_DIR
+
+
+def db_name(suffix: str) -> str:
+    return f"{PREFIX}_{suffix}" if suffix else PREFIX
+
+
 def scale_name(subjects: int, records: int) -> str:
     if (subjects, records) == (FULL_SUBJECTS, FULL_RECORDS):
-        return "xinyong_bench"
-    return f"xinyong_bench_{subjects}_{records}"
+        return db_name("")
+    return db_name(f"{subjects}_{records}")
 
 
 def scale_db(kind: str, subjects: int, records: int, *, verbose: bool = True) -> str:
@@ -201,8 +212,7 @@ def scale_db(kind: str, subjects: int, records: int, *, verbose: bool = True) ->
 
     name = scale_name(subjects, records)
     if kind == "sqlite":
-        BENCH_DIR.mkdir(parents=True, exist_ok=True)
-        path = BENCH_DIR / f"{name}.db"
+        path = bench_dir() / f"{name}.db"
         url = f"sqlite:///{path}"
     else:
         url = pg_url(name)
@@ -218,7 +228,7 @@ def scale_db(kind: str, subjects: int, records: int, *, verbose: bool = True) ->
                 print(f"[bench] {name}: {exc}; rebuilding", flush=True)
             eng.dispose()
             if kind == "sqlite":
-                for p in BENCH_DIR.glob(f"{name}.db*"):
+                for p in bench_dir().glob(f"{name}.db*"):
                     p.unlink()
             else:
                 pg_create(name, replace=True)
@@ -235,11 +245,10 @@ def fresh_db(kind: str, name: str, prepare: Callable[[Engine], None] | None = No
     (migrated, then ``prepare`` run on it). Each call gives the same starting state, fast."""
     tpl = f"{name}_tpl"
     if kind == "sqlite":
-        BENCH_DIR.mkdir(parents=True, exist_ok=True)
-        tpl_path = BENCH_DIR / f"{tpl}.db"
+        tpl_path = bench_dir() / f"{tpl}.db"
         if not tpl_path.exists():
-            tmp = BENCH_DIR / f"{tpl}.building.db"
-            for p in BENCH_DIR.glob(f"{tpl}.building.db*"):
+            tmp = bench_dir() / f"{tpl}.building.db"
+            for p in bench_dir().glob(f"{tpl}.building.db*"):
                 p.unlink()
             eng = make_engine(f"sqlite:///{tmp}")
             upgrade(eng)
@@ -249,8 +258,8 @@ def fresh_db(kind: str, name: str, prepare: Callable[[Engine], None] | None = No
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             eng.dispose()
             tmp.rename(tpl_path)
-        path = BENCH_DIR / f"{name}.db"
-        for p in BENCH_DIR.glob(f"{name}.db*"):
+        path = bench_dir() / f"{name}.db"
+        for p in bench_dir().glob(f"{name}.db*"):
             p.unlink()
         shutil.copyfile(tpl_path, path)
         return f"sqlite:///{path}"
@@ -271,7 +280,7 @@ def fresh_db(kind: str, name: str, prepare: Callable[[Engine], None] | None = No
 
 def drop_fresh(kind: str, name: str) -> None:
     if kind == "sqlite":
-        for p in BENCH_DIR.glob(f"{name}.db*"):
+        for p in bench_dir().glob(f"{name}.db*"):
             p.unlink()
     else:
         pg_drop(name)

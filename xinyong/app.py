@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xinyong import __version__
 from xinyong.core import clock
 from xinyong.core.errors import DomainError
 
 STATIC = Path(__file__).parent / "web" / "static"
+HTTP_MESSAGES = {
+    404: "没有这个页面或接口，请检查地址",
+    405: "不支持该请求方法",
+}
 
 
 def _wants_html(request: Request) -> bool:
@@ -39,12 +44,16 @@ def create_app() -> FastAPI:
             return error_page(request, exc.message, exc.status)  # type: ignore[return-value]
         return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    # Starlette's own exception (unknown URL, wrong method) is the base of FastAPI's.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = (
             exc.detail
             if isinstance(exc.detail, dict)
-            else {"code": f"HTTP_{exc.status_code}", "message": str(exc.detail)}
+            else {
+                "code": f"HTTP_{exc.status_code}",
+                "message": HTTP_MESSAGES.get(exc.status_code, str(exc.detail)),
+            }
         )
         if _wants_html(request) and exc.status_code == 401:
             from fastapi.responses import RedirectResponse
@@ -58,6 +67,10 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if _wants_html(request):
+            from xinyong.web.render import error_page
+
+            return error_page(request, "请求参数有误，请检查后重试", 422)  # type: ignore[return-value]
         problems = [
             {"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "reason": e.get("msg")}
             for e in exc.errors()
@@ -73,26 +86,9 @@ def create_app() -> FastAPI:
         )
 
     from xinyong.catalog.api import router as catalog_api
-    from xinyong.catalog.types import CatalogError
     from xinyong.records.api import router as records_api
     from xinyong.subjects.api import router as subjects_api
     from xinyong.web.pages import router as pages
-
-    @app.exception_handler(CatalogError)
-    async def catalog_error(request: Request, exc: CatalogError) -> JSONResponse:
-        return JSONResponse(
-            {"code": exc.code, "message": exc.message},
-            status_code=404 if exc.code == "CATALOG_UNKNOWN_TYPE" else 400,
-        )
-
-    try:
-        from xinyong.records.profiles import ProfileError
-
-        @app.exception_handler(ProfileError)
-        async def profile_error(request: Request, exc: ProfileError) -> JSONResponse:
-            return JSONResponse({"code": exc.code, "message": exc.message}, status_code=400)
-    except ImportError:  # pragma: no cover
-        pass
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

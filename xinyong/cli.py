@@ -32,6 +32,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(catalog_app, name="catalog")
 
 console = Console()
+BATCH_STATUS = {"running": "进行中", "committed": "已入库", "rejected": "已拒收", "failed": "失败"}
 err = Console(stderr=True)
 
 
@@ -232,7 +233,7 @@ def batches(limit: int = typer.Option(20, help="显示条数")) -> None:
                 str(b.id),
                 b.record_type,
                 b.source_name or "",
-                b.status,
+                BATCH_STATUS.get(b.status, b.status),
                 str(b.rows_total),
                 str(b.rows_inserted),
                 str(b.rows_corrected),

@@ -863,19 +863,19 @@ def _ensure_departments(engine: Engine) -> dict[str, int]:
 def _state(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         q = conn.exec_driver_sql
-        return {
-            "subjects": int(q("SELECT COUNT(*) FROM subject").scalar_one()),
-            "scale_subjects": int(
-                q(f"SELECT COUNT(*) FROM subject WHERE source = '{SOURCE}'").scalar_one()
-            ),
-            "records": int(q("SELECT COUNT(*) FROM credit_record").scalar_one()),
-            "foreign_records": int(
-                q("SELECT COUNT(*) FROM credit_record WHERE batch_id IS NOT NULL").scalar_one()
-            ),
-            "max_record_subject": int(
-                q("SELECT COALESCE(MAX(subject_id), 0) FROM credit_record").scalar_one()
-            ),
-        }
+        subjects, scale_subjects = q(
+            f"SELECT COUNT(*), COUNT(CASE WHEN source = '{SOURCE}' THEN 1 END) FROM subject"
+        ).one()
+        records, foreign, max_subject = q(
+            "SELECT COUNT(*), COUNT(batch_id), COALESCE(MAX(subject_id), 0) FROM credit_record"
+        ).one()
+    return {
+        "subjects": int(subjects),
+        "scale_subjects": int(scale_subjects),
+        "records": int(records),
+        "foreign_records": int(foreign),
+        "max_record_subject": int(max_subject),
+    }
 
 
 def _say(msg: str) -> None:
@@ -916,11 +916,21 @@ def generate_scale(
             f"数据库已有 {state['scale_subjects']} 个主体、{state['records']} 条记录，多于所要求的"
             f" {subjects} / {records}：请用空库"
         )
+    stats: dict[str, Any] = {"subjects": subjects, "records": records, "seed": seed}
+    if state["scale_subjects"] == subjects and state["records"] == records:
+        say(f"complete: {subjects:,} subjects, {records:,} records")
+        return {
+            **stats,
+            "subjects_per_second": 0,
+            "records_per_second": 0,
+            "subjects_in_db": subjects,
+            "records_in_db": records,
+            "already_complete": True,
+        }
     catalog = load_catalog()
     with engine.begin() as conn:
         ensure_catalog_version(conn, catalog)
     dept_ids = _ensure_departments(engine)
-    stats: dict[str, Any] = {"subjects": subjects, "records": records, "seed": seed}
 
     # ---- subjects
     t0 = time.perf_counter()
@@ -951,13 +961,20 @@ def generate_scale(
             dtype=np.int64,
         )
     counts = record_counts(seed, subjects, records)
-    bounds = _chunk_bounds(counts, record_chunk)
+    bounds = _chunk_bounds(counts, record_chunk) if records else []
     written = state["records"]
-    todo = [
-        (k, a, b) for k, (a, b) in enumerate(bounds) if ids[b - 1] > state["max_record_subject"]
-    ]
-    if todo and state["max_record_subject"] and ids[todo[0][1]] <= state["max_record_subject"]:
-        raise ScaleError("credit_record ends inside a chunk: this database was not filled by scale")
+    # A chunk is done when its last subject that has records has them (chunks commit whole).
+    done_up_to = state["max_record_subject"]
+    todo = []
+    for k, (a, b) in enumerate(bounds):
+        nz = np.flatnonzero(counts[a:b])
+        if nz.size == 0 or ids[a + nz[-1]] <= done_up_to:
+            continue
+        if ids[a + nz[0]] <= done_up_to:
+            raise ScaleError(
+                "credit_record ends inside a chunk: not filled by scale with these sizes"
+            )
+        todo.append((k, a, b))
     dropped: dict[str, str] = {}
     inserted = 0
     if todo:
@@ -1023,7 +1040,8 @@ def generate_scale(
     # ---- indexes and statistics
     t0 = time.perf_counter()
     _restore_indexes(engine, dropped, say)
-    _analyze(engine)
+    if new_subjects or inserted:
+        _analyze(engine)
     stats["index_seconds"] = round(time.perf_counter() - t0, 2)
     stats["total_seconds"] = round(time.perf_counter() - t_all, 2)
     final = _state(engine)

@@ -85,7 +85,9 @@ def _parse_field(raw: Any, where: str, seen: set[str]) -> FieldSpec:
         raise _err("CATALOG_FIELD_INVALID", f"{where}：字段定义必须是映射")
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
-        raise _err("CATALOG_FIELD_NAME", f"{where}：字段名“{name}”无效（须为小写英文、数字和下划线）")
+        raise _err(
+            "CATALOG_FIELD_NAME", f"{where}：字段名“{name}”无效（须为小写英文、数字和下划线）"
+        )
     at = f"{where} 字段“{name}”"
     unknown = set(raw) - _FIELD_KEYS
     if unknown:
@@ -131,9 +133,7 @@ def _parse_field(raw: Any, where: str, seen: set[str]) -> FieldSpec:
     )
 
 
-def _parse_type(
-    raw: Any, path: Path, categories: set[str], families: set[str]
-) -> RecordType:
+def _parse_type(raw: Any, path: Path, categories: set[str], families: set[str]) -> RecordType:
     where = f"record_types/{path.name}"
     if not isinstance(raw, dict):
         raise _err("CATALOG_TYPE_INVALID", f"{where}：文件内容必须是映射")
@@ -182,7 +182,11 @@ def _parse_type(
         value = raw.get(role)
         if value is not None and value not in by_name:
             raise _err("CATALOG_ROLE_FIELD", f"{where}：{role}“{value}”不是本类别的字段")
-        if value is not None and role in _ROLE_TYPES and by_name[value].type not in _ROLE_TYPES[role]:
+        if (
+            value is not None
+            and role in _ROLE_TYPES
+            and by_name[value].type not in _ROLE_TYPES[role]
+        ):
             raise _err(
                 "CATALOG_ROLE_FIELD",
                 f"{where}：{role}“{value}”的类型须为 {'/'.join(sorted(_ROLE_TYPES[role]))}",

@@ -43,7 +43,7 @@ from xinyong.catalog.penalty_class import (
     kinds_only,
     normalize_procedure,
 )
-from xinyong.catalog.types import BUILTIN_PUBLICITY, CatalogError, RecordType
+from xinyong.catalog.types import CatalogError, RecordType
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "publicity"
 NEVER = dt.date(1970, 1, 1)  # publicity_until for "never shown" records without a date
@@ -167,9 +167,7 @@ def parse_family(name: str, raw: dict[str, Any]) -> Family:
         for rs in raw["ndrc"]["rule_sets"]:
             classes = {c: ClassPeriod(**rs["classes"][c]) for c in CLASSES}
             ndrc.append(
-                NdrcRuleSet(
-                    rs["id"], _date(rs["effective_from"], where), rs["reference"], classes
-                )
+                NdrcRuleSet(rs["id"], _date(rs["effective_from"], where), rs["reference"], classes)
             )
         samr = []
         for rs in raw["samr"]["rule_sets"]:
@@ -190,7 +188,10 @@ def parse_family(name: str, raw: dict[str, Any]) -> Family:
                 )
             )
         thresholds = {
-            str(k): {"natural_person": int(v["natural_person"]), "organisation": int(v["organisation"])}
+            str(k): {
+                "natural_person": int(v["natural_person"]),
+                "organisation": int(v["organisation"]),
+            }
             for k, v in raw["samr"]["low_fine_thresholds"].items()
         }
         if "default" not in thresholds:
@@ -279,8 +280,10 @@ def _select_set(day: pl.Expr, sets: tuple[Any, ...]) -> pl.Expr:
     expr: Any = None
     for rs in reversed(sets[1:]):
         cond = day >= pl.lit(rs.effective_from)
-        expr = pl.when(cond).then(pl.lit(rs.id)) if expr is None else expr.when(cond).then(
-            pl.lit(rs.id)
+        expr = (
+            pl.when(cond).then(pl.lit(rs.id))
+            if expr is None
+            else expr.when(cond).then(pl.lit(rs.id))
         )
     if expr is None:
         return pl.lit(sets[0].id)
@@ -311,9 +314,7 @@ def _c(name: str) -> pl.Expr:
     return pl.col(_T + name)
 
 
-def _penalty_stages(
-    df: pl.DataFrame, fam: Family, province: str | None
-) -> list[list[pl.Expr]]:
+def _penalty_stages(df: pl.DataFrame, fam: Family, province: str | None) -> list[list[pl.Expr]]:
     """Stages producing __pub_published/max/min/rule/cap for the penalty family."""
     thresholds = fam.low_fine_thresholds.get(province or "default")
     if thresholds is None:
@@ -357,21 +358,24 @@ def _penalty_stages(
     stage4: list[pl.Expr] = []
     for i, rs in enumerate(fam.samr):
         p = f"s{i}_"
-        not_pub = _c("proc").is_in(list(rs.not_published_procedures)).fill_null(
-            False
-        ) | kinds_only(kinds, rs.not_published_kinds_only)
+        not_pub = _c("proc").is_in(list(rs.not_published_procedures)).fill_null(False) | kinds_only(
+            kinds, rs.not_published_kinds_only
+        )
         short = kinds_only(kinds, rs.short_kinds_only) & (~has_fine | low_fine)
         stage2 += [
             not_pub.alias(_T + p + "notpub"),
             short.alias(_T + p + "short"),
             add_months(day, rs.standard_months).alias(_T + p + "std"),
             kinds_any(kinds, rs.restriction_kinds).alias(_T + p + "restr_kind"),
-            _c("text").str.contains("|".join(rs.sensitive_keywords)).fill_null(False).alias(
-                _T + p + "sensitive"
-            ),
+            _c("text")
+            .str.contains("|".join(rs.sensitive_keywords))
+            .fill_null(False)
+            .alias(_T + p + "sensitive"),
         ]
         restricted = (
-            _c(p + "restr_kind") & ~_c(p + "short") & (_c("restr_end") > _c(p + "std")).fill_null(False)
+            _c(p + "restr_kind")
+            & ~_c(p + "short")
+            & (_c("restr_end") > _c(p + "std")).fill_null(False)
         )
         stage3.append(restricted.alias(_T + p + "restricted"))
         until = (
@@ -428,10 +432,12 @@ def _fixed_stages(fam: Family) -> list[list[pl.Expr]]:
         [rs_id.alias(_T + "rule")],
         [
             pl.lit(True).alias(_T + "published"),
-            add_months(day, _lookup(_c("rule"), {s.id: s.max_months for s in fam.fixed}, pl.Int32()))
-            .alias(_T + "max"),
-            add_months(day, _lookup(_c("rule"), {s.id: s.min_months for s in fam.fixed}, pl.Int32()))
-            .alias(_T + "min"),
+            add_months(
+                day, _lookup(_c("rule"), {s.id: s.max_months for s in fam.fixed}, pl.Int32())
+            ).alias(_T + "max"),
+            add_months(
+                day, _lookup(_c("rule"), {s.id: s.min_months for s in fam.fixed}, pl.Int32())
+            ).alias(_T + "min"),
             pl.lit(True).alias(_T + "cap"),
         ],
     ]
@@ -484,7 +490,9 @@ def compute_publicity(
             null_str.alias("class_reason"),
         )
 
-    def finish(frame: pl.LazyFrame, until: pl.Expr, minimum: pl.Expr, rule: pl.Expr) -> pl.DataFrame:
+    def finish(
+        frame: pl.LazyFrame, until: pl.Expr, minimum: pl.Expr, rule: pl.Expr
+    ) -> pl.DataFrame:
         frame = frame.with_columns(
             until.alias("publicity_until"),
             minimum.alias("min_publicity_until"),
@@ -520,8 +528,8 @@ def compute_publicity(
         local_min: Any = pl.lit(local.min_months)
         for keywords, months in local.domains:
             hit = text.str.contains("|".join(keywords)).fill_null(False)
-            local_min = pl.when(hit).then(pl.max_horizontal(local_min, pl.lit(months))).otherwise(
-                local_min
+            local_min = (
+                pl.when(hit).then(pl.max_horizontal(local_min, pl.lit(months))).otherwise(local_min)
             )
         out = out.with_columns(
             add_months(day, local_min).alias(_T + "lmin"),
@@ -566,7 +574,5 @@ def compute_publicity(
         .otherwise(_c("rule"))
     )
     out = out.with_columns(until.alias(_T + "until"))
-    minimum = (
-        pl.when(_c("hidden")).then(day).otherwise(pl.min_horizontal(_c("min"), _c("until")))
-    )
+    minimum = pl.when(_c("hidden")).then(day).otherwise(pl.min_horizontal(_c("min"), _c("until")))
     return finish(out, _c("until"), minimum, rule)

@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from xinyong.core.errors import DomainError
+
 # Field types a record type may declare. ``money`` is stored as an integer number of 分 (fen)
 # so that sums are exact; ``enum`` carries its codes and Chinese labels.
 FIELD_TYPES = frozenset(
@@ -24,13 +26,12 @@ DISCLOSURES = ("public", "restricted", "internal")
 BUILTIN_PUBLICITY = ("always", "none")
 
 
-class CatalogError(Exception):
+class CatalogError(DomainError):
     """A catalog problem; ``code`` is stable for machines, ``message`` is Chinese for people."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+        status = 404 if code == "CATALOG_UNKNOWN_TYPE" else 400
+        super().__init__(code, message, status=status)
 
 
 def _norm_token(value: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import polars as pl
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -123,9 +124,23 @@ def _copy_text(value: Any) -> str:
 
 
 def bulk_insert(
-    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]] | pl.DataFrame,
 ) -> int:
-    """Insert many rows inside the caller's transaction by the fastest path of the engine."""
+    """Insert many rows inside the caller's transaction by the fastest path of the engine.
+
+    ``rows`` may be a Polars frame (its columns in ``columns`` order): on PostgreSQL it is then
+    encoded for ``COPY`` by Polars itself, which is several times faster than a Python loop.
+    """
+    if isinstance(rows, pl.DataFrame):
+        if rows.height == 0:
+            return 0
+        if conn.dialect.name == "postgresql":
+            _copy_frame(conn, table, columns, rows)
+            return rows.height
+        rows = rows.rows()
     if not rows:
         return 0
     raw = conn.connection.driver_connection
@@ -144,3 +159,31 @@ def bulk_insert(
     cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
     cur.close()
     return len(rows)
+
+
+def _copy_frame(conn: Connection, table: str, columns: Sequence[str], frame: pl.DataFrame) -> None:
+    """COPY a frame in PostgreSQL's text format, escaped column-wise."""
+    frame = frame.select(
+        [
+            (
+                pl.col(c)
+                .str.replace_all("\\", "\\\\", literal=True)
+                .str.replace_all("\t", "\\t", literal=True)
+                .str.replace_all("\n", "\\n", literal=True)
+                .str.replace_all("\r", "\\r", literal=True)
+                if dtype == pl.String
+                else (pl.col(c).cast(pl.String) if dtype == pl.Boolean else pl.col(c))
+            )
+            for c, dtype in frame.schema.items()
+        ]
+    )
+    raw = conn.connection.driver_connection
+    cols = ", ".join(columns)
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        for start in range(0, frame.height, 200_000):
+            part = frame.slice(start, 200_000)
+            copy.write(
+                part.write_csv(
+                    separator="\t", null_value="\\N", quote_style="never", include_header=False
+                )
+            )

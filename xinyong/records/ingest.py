@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,7 +222,16 @@ def _run(
     digest: str | None,
 ) -> BatchResult:
     catalog, rtype, prof, dept_id = _resolve_setup(engine, record_type, department, profile)
-    mapping = prof.resolve(source.header)
+    mapping = prof.resolve(source.header, rtype)
+    if mapping.missing_required:
+        raise IngestError(
+            "COLUMNS_MISSING",
+            f"文件缺少必需的列：{'、'.join(mapping.missing_required)}。"
+            f"请按映射方案「{prof.label}」或目录字段名（中文名亦可）提供这些列",
+        )
+    record_id_column = next(
+        (c for c in source.header if c.strip().lower() in ("record_id", "记录标识")), None
+    )
     from xinyong.catalog.service import ensure_catalog_version
 
     # The batch row is committed first and on its own, so that a crash leaves a trace.
@@ -257,6 +265,7 @@ def _run(
                 rtype,
                 prof,
                 mapping,
+                record_id_column,
                 dept_id,
                 batch_id,
                 catalog,
@@ -334,6 +343,7 @@ def _execute(
     rtype: RecordType,
     prof: Profile,
     mapping: dict[str, str],
+    record_id_column: str | None,
     dept_id: int,
     batch_id: int,
     catalog: Catalog,
@@ -348,7 +358,7 @@ def _execute(
     seq = 0
     for chunk in source.chunks:
         result.rows_total += chunk.height
-        canonical = prof.apply(chunk, mapping)
+        canonical = map_chunk(chunk, prof, mapping, record_id_column)
         checked = validate_chunk(canonical, rtype, units=prof.units, today=today)
         if checked.errors.height:
             error_frames.append(checked.errors)
@@ -358,7 +368,7 @@ def _execute(
         if progress is not None:
             progress(chunk.height)
 
-    dup_errors = _drop_duplicates(conn)
+    dup_errors, repeats = _drop_duplicates(conn)
     if dup_errors.height:
         error_frames.append(dup_errors)
     errors = pl.concat(error_frames) if error_frames else pl.DataFrame(schema=ERROR_SCHEMA)
@@ -369,39 +379,63 @@ def _execute(
     _compare_with_existing(conn, dept_id, rtype.code)
     result.subjects_created = _match_subjects(conn, source_label=f"record:{dept_id}")
     _apply(conn, rtype, dept_id, batch_id, catalog, result)
+    result.unchanged += repeats
 
 
 # ---------------------------------------------------------------------------- chunk → stage
 
 
+def map_chunk(
+    chunk: pl.DataFrame, prof: Profile, mapping: dict[str, str], record_id_column: str | None
+) -> pl.DataFrame:
+    """A department's columns → the catalog's fields, with the profile's null words, constants
+    and keyword derivations applied (all column-wise)."""
+    cols = [pl.col(ROW)] + [pl.col(src).alias(field) for field, src in mapping.items()]
+    if record_id_column is not None:
+        cols.append(pl.col(record_id_column).alias("record_id"))
+    df = chunk.select(cols)
+    if prof.null_values:
+        nulls = pl.Series(prof.null_values, dtype=pl.String).implode()
+        df = df.with_columns(
+            pl.when(pl.col(f).str.strip_chars().is_in(nulls)).then(None).otherwise(pl.col(f))
+            .alias(f)
+            for f in mapping
+        )
+    for field_name, value in prof.constants.items():
+        present = pl.col(field_name) if field_name in df.columns else pl.lit(None, pl.String)
+        df = df.with_columns(pl.coalesce(present, pl.lit(str(value))).alias(field_name))
+    for target, derivation in prof.derive.items():
+        if derivation.source not in df.columns:
+            continue
+        derived = derivation.expr(pl.col(derivation.source))
+        if target in df.columns:
+            own = pl.col(target)
+            derived = pl.when(own.is_null() | (own.str.strip_chars() == "")).then(derived).otherwise(own)
+        df = df.with_columns(derived.alias(target))
+    return df
+
+
 def _record_id_expr(prof: Profile, rtype: RecordType, columns: list[str]) -> pl.Expr:
     """The department's own id of each record.
 
-    Priority: an explicit ``record_id`` column; the profile's template (e.g. "{doc_number}");
-    the record type's key field. A template that names a missing value gives null, and such a row
-    is keyed by its content hash instead: re-sending it is still idempotent, but a change to it
-    cannot be recognised as a correction (that needs a stable id).
+    Priority: an explicit ``record_id`` (记录标识) column; the profile's template (e.g.
+    "{doc_number}/{subject_name}"); the record type's key template or key field. A template whose
+    value is empty gives null, and such a row is keyed by its content hash instead: re-sending it
+    is still idempotent, but a change to it cannot be recognised as a correction (that needs a
+    stable id).
     """
-    if "record_id" in columns:
-        return pl.col("record_id").cast(pl.String)
-    template = (
-        prof.source_record_id
-        or rtype.key_template
-        or (f"{{{rtype.key_field}}}" if rtype.key_field else None)
+    from xinyong.records.profiles import source_record_id_expr, template_fields
+
+    template = prof.source_record_id or rtype.key_template or (
+        f"{{{rtype.key_field}}}" if rtype.key_field else None
     )
-    if not template:
-        return pl.lit(None, dtype=pl.String)
-    parts: list[pl.Expr] = []
-    pos = 0
-    for m in re.finditer(r"\{(\w+)\}", template):
-        if m.start() > pos:
-            parts.append(pl.lit(template[pos : m.start()]))
-        name = m.group(1)
-        parts.append(pl.col(name).cast(pl.String) if name in columns else pl.lit(None, pl.String))
-        pos = m.end()
-    if pos < len(template):
-        parts.append(pl.lit(template[pos:]))
-    return pl.concat_str(parts)
+    if template and all(f in columns for f in template_fields(template)):
+        expr = source_record_id_expr(template)
+    else:
+        expr = pl.lit(None, dtype=pl.String)
+    if "record_id" in columns:
+        expr = pl.coalesce(pl.col("record_id").cast(pl.String), expr)
+    return expr
 
 
 def _stage_frame(
@@ -434,7 +468,10 @@ def _stage_frame(
         col_or_null("id_number_hash", pl.String()).alias("id_hash"),
         col_or_null("id_number_masked", pl.String()).alias("id_masked"),
         _record_id_expr(prof, rtype, rows.columns).alias("source_record_id"),
-        col_or_null(rtype.title_field, pl.String())
+        pl.coalesce(
+            col_or_null(rtype.title_field, pl.String()).cast(pl.String),
+            col_or_null(rtype.key_field, pl.String()).cast(pl.String),
+        )
         .cast(pl.String)
         .str.slice(0, 300)
         .alias("title"),
@@ -494,21 +531,28 @@ def _copy_stage(conn: Connection, staged: pl.DataFrame) -> None:
 # ---------------------------------------------------------------------------- set-based steps
 
 
-def _drop_duplicates(conn: Connection) -> pl.DataFrame:
-    """The same record id twice in one batch: the first row counts, later ones are reported."""
+def _drop_duplicates(conn: Connection) -> tuple[pl.DataFrame, int]:
+    """The same record id twice in one batch: the first row counts. A later row with the same
+    content is the same fact listed twice (sources do that) and is dropped silently; a later row
+    with different content is reported, since only one version can be the department's word.
+    Returns (errors, identical repeats)."""
     conn.exec_driver_sql("CREATE INDEX ix_stage_srid ON stage (source_record_id, seq)")
     dups = conn.exec_driver_sql(
-        "SELECT s.row_number, s.source_record_id, f.first_row FROM stage s JOIN ("
-        " SELECT source_record_id, MIN(seq) AS first_seq, MIN(row_number) AS first_row"
-        " FROM stage GROUP BY source_record_id HAVING COUNT(*) > 1) f"
-        " ON f.source_record_id = s.source_record_id AND s.seq <> f.first_seq"
+        "SELECT s.row_number, s.source_record_id, f.row_number, s.content_hash = f.content_hash"
+        " FROM stage s JOIN ("
+        "  SELECT st.source_record_id, st.seq, st.row_number, st.content_hash FROM stage st"
+        "  JOIN (SELECT source_record_id, MIN(seq) AS first_seq FROM stage"
+        "        GROUP BY source_record_id HAVING COUNT(*) > 1) m"
+        "  ON m.source_record_id = st.source_record_id AND m.first_seq = st.seq) f"
+        " ON f.source_record_id = s.source_record_id AND s.seq <> f.seq"
     ).all()
     if not dups:
-        return pl.DataFrame(schema=ERROR_SCHEMA)
+        return pl.DataFrame(schema=ERROR_SCHEMA), 0
     conn.exec_driver_sql(
         "DELETE FROM stage WHERE seq NOT IN (SELECT MIN(seq) FROM stage GROUP BY source_record_id)"
     )
-    return pl.DataFrame(
+    conflicting = [(r, srid, first) for r, srid, first, same in dups if not same]
+    errors = pl.DataFrame(
         [
             (
                 int(r),
@@ -517,11 +561,12 @@ def _drop_duplicates(conn: Connection) -> pl.DataFrame:
                 row_message("DUPLICATE_IN_BATCH", other=first, value=srid),
                 srid,
             )
-            for r, srid, first in dups
+            for r, srid, first in conflicting
         ],
         schema=ERROR_SCHEMA,
         orient="row",
     )
+    return errors, len(dups) - len(conflicting)
 
 
 def _compare_with_existing(conn: Connection, dept_id: int, record_type: str) -> None:

@@ -13,7 +13,6 @@ page or endpoint can forget it.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import and_, false, or_, select, true
@@ -72,32 +71,29 @@ def visible_clause(
         r.is_current.is_(True),
         r.status.in_(("active", "objection_pending")),
         or_(r.publicity_until.is_(None), r.publicity_until >= today),
-        or_(r.publicity_rule.is_(None), ~r.publicity_rule.like("%not_publicised%")),
+        or_(r.publicity_rule.is_(None), ~r.publicity_rule.like("%not_published%")),
     )
 
 
 def publicity_state(rule: str | None, until: dt.date | None, today: dt.date) -> str:
-    if rule and "not_publicised" in rule:
+    if rule and "not_published" in rule:
         return "not_publicised"
     if until is None:
         return "permanent"
     return "in_publicity" if until >= today else "ended"
 
 
-@lru_cache(maxsize=1)
-def _department_names_cache() -> dict[int, str]:
-    return {}
-
-
-def department_names(session: Session) -> dict[int, str]:
-    cache = _department_names_cache()
-    if not cache:
-        cache.update(dict(session.execute(select(Department.id, Department.name)).all()))
-    return cache
+def department_names(session: Session, ids: set[int]) -> dict[int, str]:
+    """Names of the departments that sent these records (read each time: a process-wide cache
+    would go stale when a department is added by another process)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Department.id, Department.name).where(Department.id.in_(ids)))
+    return {int(i): n for i, n in rows}
 
 
 def forget_departments() -> None:
-    _department_names_cache().clear()
+    """Kept for callers from before; nothing is cached any more."""
 
 
 def subject_view(subject: Subject, view: View, former: list[str]) -> dict[str, Any]:
@@ -173,7 +169,7 @@ def build_profile(
     if view != "government":
         stmt = stmt.where(r.is_current.is_(True))
     rows = session.execute(stmt.order_by(r.decided_on.desc(), r.id.desc())).all()
-    depts = department_names(session)
+    depts = department_names(session, {int(row.department_id) for row in rows})
     groups: dict[str, list[dict[str, Any]]] = {c.code: [] for c in catalog.categories}
     for row in rows:
         rtype = catalog.types.get(row.record_type)

@@ -176,11 +176,14 @@ def validate_chunk(
         result = check_uscc_series(df[spec.name])
         errcol = f"__err__{spec.name}"
         checked = checked.with_columns(
-            pl.when(result["status"] == "invalid")
+            # An empty code is not an error here: "required" decides that, per field.
+            pl.when((result["status"] == "invalid") & df[spec.name].is_not_null())
             .then(result["error_code"])
             .otherwise(pl.col(errcol))
             .alias(errcol),
-            pl.when(result["status"] != "invalid").then(result["code"]).alias(spec.name),
+            pl.when((result["status"] != "invalid") & df[spec.name].is_not_null())
+            .then(result["code"])
+            .alias(spec.name),
             result["status"].alias(f"{spec.name}_status"),
         )
 

@@ -58,7 +58,8 @@ def _escape_like(s: str) -> str:
 
 
 def search_subjects(session: Session, q: str, *, limit: int = 20, offset: int = 0) -> SearchResult:
-    q = (q or "").strip()
+    # PostgreSQL rejects NUL characters in text; they never belong in a name or code.
+    q = (q or "").replace("\x00", "").strip()
     if not q:
         return SearchResult(query=q, total=0)
     limit = max(1, min(limit, 100))

@@ -78,7 +78,7 @@ def _rows(df: pl.DataFrame, columns: list[str]) -> list[tuple]:
 def _bump_gram_stats(conn: Connection, grams: pl.DataFrame) -> None:
     counts = grams.group_by("gram").len("df")
     temp_table(conn, "gram_delta", "gram VARCHAR(8) PRIMARY KEY, df INTEGER NOT NULL")
-    bulk_insert(conn, "gram_delta", ["gram", "df"], counts.rows())
+    bulk_insert(conn, "gram_delta", ["gram", "df"], counts.select("gram", "df"))
     conn.exec_driver_sql(
         "INSERT INTO gram_stat (gram, df) SELECT gram, df FROM gram_delta WHERE true "
         "ON CONFLICT (gram) DO UPDATE SET df = gram_stat.df + excluded.df"
@@ -86,28 +86,40 @@ def _bump_gram_stats(conn: Connection, grams: pl.DataFrame) -> None:
     conn.exec_driver_sql("DROP TABLE gram_delta")
 
 
-def index_names(conn: Connection, names: pl.DataFrame, *, current: bool) -> None:
-    """Add names (subject_id, name, name_norm) to the name table and the gram index."""
+def index_names(
+    conn: Connection, names: pl.DataFrame, *, current: bool, fresh_subjects: bool = False
+) -> None:
+    """Add names (subject_id, name, name_norm) to the name table and the gram index.
+
+    ``fresh_subjects``: the subjects were created just now, so none of their grams is indexed
+    yet and the check for existing pairs (needed for former names) can be skipped.
+    """
     if names.height == 0:
         return
     bulk_insert(
         conn,
         "subject_name",
         ["subject_id", "name", "name_norm", "is_current"],
-        names.select("subject_id", "name", "name_norm", pl.lit(current).alias("c")).rows(),
+        names.select("subject_id", "name", "name_norm", pl.lit(current).alias("c")),
     )
-    grams = name_grams(names)
-    # A former name shares most grams with the current one: only index the missing pairs.
-    temp_table(conn, "gram_new", "gram VARCHAR(8) NOT NULL, subject_id INTEGER NOT NULL")
-    bulk_insert(conn, "gram_new", ["gram", "subject_id"], grams.select("gram", "subject_id").rows())
-    fresh = conn.exec_driver_sql(
-        "SELECT n.gram, n.subject_id FROM gram_new n WHERE NOT EXISTS (SELECT 1 FROM "
-        "subject_name_gram g WHERE g.gram = n.gram AND g.subject_id = n.subject_id)"
-    ).all()
-    conn.exec_driver_sql("DROP TABLE gram_new")
-    fresh_df = pl.DataFrame(fresh, schema={"gram": pl.String, "subject_id": pl.Int64}, orient="row")
-    bulk_insert(conn, "subject_name_gram", ["gram", "subject_id"], fresh_df.rows())
-    _bump_gram_stats(conn, fresh_df)
+    grams = name_grams(names).select("gram", "subject_id")
+    if not fresh_subjects:
+        # A former name shares most grams with the current one: index only the missing pairs.
+        temp_table(conn, "gram_new", "gram VARCHAR(8) NOT NULL, subject_id INTEGER NOT NULL")
+        bulk_insert(conn, "gram_new", ["gram", "subject_id"], grams)
+        fresh = conn.exec_driver_sql(
+            "SELECT n.gram, n.subject_id FROM gram_new n WHERE NOT EXISTS (SELECT 1 FROM "
+            "subject_name_gram g WHERE g.gram = n.gram AND g.subject_id = n.subject_id)"
+        ).all()
+        conn.exec_driver_sql("DROP TABLE gram_new")
+        grams = pl.DataFrame(
+            fresh, schema={"gram": pl.String, "subject_id": pl.Int64}, orient="row"
+        )
+    if conn.dialect.name == "sqlite":
+        # The index is clustered by (gram, subject_id): inserting in key order is much faster.
+        grams = grams.sort("gram", "subject_id")
+    bulk_insert(conn, "subject_name_gram", ["gram", "subject_id"], grams)
+    _bump_gram_stats(conn, grams)
 
 
 def insert_subjects(conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
@@ -134,8 +146,10 @@ def insert_subjects(conn: Connection, frame: pl.DataFrame) -> pl.DataFrame:
         out = out.with_columns(pl.col("established_on").cast(pl.String))
     cols = ["id", *SUBJECT_COLUMNS, "created_at", "updated_at"]
     for start in range(0, out.height, INSERT_BATCH):
-        bulk_insert(conn, "subject", cols, out.slice(start, INSERT_BATCH).rows())
-    index_names(conn, frame.select("subject_id", "name", "name_norm"), current=True)
+        bulk_insert(conn, "subject", cols, out.slice(start, INSERT_BATCH))
+    index_names(
+        conn, frame.select("subject_id", "name", "name_norm"), current=True, fresh_subjects=True
+    )
     _queue_reviews(conn, frame)
     return frame
 
@@ -207,13 +221,33 @@ def _update_existing(conn: Connection, existing: pl.DataFrame) -> None:
                 f"WHERE is_current AND subject_id IN ({marks})"
             )
         index_names(conn, renamed.select("subject_id", "name", "name_norm"), current=True)
-    assignments = ", ".join(f"{c} = :{c}" for c in [*UPDATABLE, "name", "name_norm"])
-    stmt = text(f"UPDATE subject SET {assignments}, updated_at = :now WHERE id = :subject_id")
-    params = existing.select("subject_id", *UPDATABLE, "name", "name_norm").to_dicts()
-    now_value = ts(conn, now)
-    for p in params:
-        p["now"] = now_value
-    conn.execute(stmt, params)
+    # Only the attributes the source provides are refreshed: a partial update never blanks others.
+    present = [c for c in UPDATABLE if c in existing.columns]
+    cols = [*present, "name", "name_norm"]
+    types = {c: _column_sql_type(c) for c in cols}
+    temp_table(
+        conn,
+        "subject_upd",
+        "subject_id INTEGER PRIMARY KEY, " + ", ".join(f"{c} {types[c]}" for c in cols),
+    )
+    upd = existing.select("subject_id", *cols)
+    if conn.dialect.name == "sqlite":
+        upd = upd.with_columns(pl.col(pl.Date).cast(pl.String))
+    bulk_insert(conn, "subject_upd", ["subject_id", *cols], upd)
+    assignments = ", ".join(f"{c} = u.{c}" for c in cols)
+    conn.execute(
+        text(
+            f"UPDATE subject SET {assignments}, updated_at = :now FROM subject_upd u"
+            " WHERE subject.id = u.subject_id"
+        ),
+        {"now": ts(conn, now)},
+    )
+    conn.exec_driver_sql("DROP TABLE subject_upd")
+
+
+def _column_sql_type(name: str) -> str:
+    column = Subject.__table__.c[name]
+    return column.type.compile(dialect=None) if name != "established_on" else "DATE"
 
 
 def load_registrations(conn: Connection, path: Path) -> LoadResult:
@@ -235,7 +269,7 @@ def find_subject(session: Session, key: str) -> Subject | None:
     """By credit code, then by exact (normalised) name, then by numeric id."""
     from xinyong.subjects.names import normalize_name
 
-    key = key.strip()
+    key = key.replace("\x00", "").strip()
     subject = session.scalar(select(Subject).where(Subject.uscc == key.upper()))
     if subject is not None:
         return subject

@@ -232,14 +232,12 @@ def batch_error_report(
 
 
 def _upload_context(session: Session, **extra: Any) -> dict[str, Any]:
-    from xinyong.records.profiles import list_profiles
-
     catalog = load_catalog()
     groups = [(c, catalog.types_in(c.code)) for c in catalog.categories]
     ctx = {
         "groups": [(c, ts) for c, ts in groups if ts],
         "departments": list_departments(session),
-        "profiles": _profile_choices(list_profiles()),
+        "profiles": _profile_choices(catalog.types),
         "form": {"record_type": "administrative_penalty", "department": "", "profile": "",
                  "strict": False},
     }
@@ -247,20 +245,19 @@ def _upload_context(session: Session, **extra: Any) -> dict[str, Any]:
     return ctx
 
 
-def _profile_choices(items: Any) -> list[tuple[str, str]]:
-    """(value, label) pairs from whatever ``list_profiles`` returns: names, or objects/dicts
-    with a ``name`` and a ``label``/``title``."""
+def _profile_choices(types: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, label) of each mapping profile, the label saying which record type it is for."""
+    from xinyong.records.profiles import ProfileError, list_profiles, load_profile
+
     out = []
-    for item in items or ():
-        if isinstance(item, str):
-            out.append((item, item))
-            continue
-        get = item.get if isinstance(item, dict) else lambda k, _i=item: getattr(_i, k, None)
-        name = get("name") or get("code")
-        if not name:
-            continue
-        label = get("label") or get("title") or get("description") or name
-        out.append((str(name), f"{label}（{name}）" if label != name else str(name)))
+    for name in list_profiles():
+        try:
+            prof = load_profile(name)
+        except ProfileError:
+            continue  # a broken profile file is reported by the catalog checks, not here
+        rtype = types.get(prof.record_type)
+        label = prof.label + (f"（{rtype.label}）" if rtype and rtype.label not in prof.label else "")
+        out.append((name, label))
     return out
 
 
@@ -283,6 +280,7 @@ def upload(
     session: Session = Depends(get_session),
 ) -> Response:
     from xinyong.records.api import _ingest_upload
+    from xinyong.records.profiles import ProfileError
 
     form = {"record_type": record_type, "department": department, "profile": profile,
             "strict": strict}
@@ -296,7 +294,7 @@ def upload(
     if error is None:
         try:
             result = _ingest_upload(file, record_type, department, profile or None, strict, actor)
-        except (DomainError, CatalogError) as exc:
+        except (DomainError, CatalogError, ProfileError) as exc:
             error = exc.message
         else:
             return RedirectResponse(f"/admin/batches/{result.batch_id}?uploaded=1", status_code=303)

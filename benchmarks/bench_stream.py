@@ -1,0 +1,110 @@
+"""Streaming ingest memory (issue #2): a 5,000,000-row penalty CSV, generated on disk chunk by
+chunk, ingested with ``ingest_file`` into SQLite in a child process whose peak RSS is measured
+(``os.wait4`` rusage of that child). Target ≤ 500 MB. Reference, same run: the peak RSS of a
+bare child that imports the same modules and does nothing else.
+
+    python -m benchmarks.bench_stream [--rows 5000000] [--subjects 100000]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from benchmarks.common import ROOT, Figure, base_parser, bench_dir, print_table, save_figures
+
+TARGET_MB = 500.0
+MODULES = ["polars", "sqlalchemy", "xinyong.records.ingest", "xinyong.core.db"]
+
+
+def _child_main(argv: list[str]) -> None:
+    import importlib
+
+    for m in MODULES:
+        importlib.import_module(m)
+    if argv[0] == "baseline":
+        print(json.dumps({"ok": True}))
+        return
+    from pathlib import Path
+
+    from xinyong.core.db import make_engine, set_engine
+    from xinyong.records.ingest import ingest_file
+
+    url, csv = argv[1], Path(argv[2])
+    eng = make_engine(url)
+    set_engine(eng)
+    t = time.perf_counter()
+    res = ingest_file(eng, csv, record_type="administrative_penalty", department="market",
+                      profile="dual_publicity_penalty", actor="bench")
+    print(json.dumps({**res.summary(), "seconds": time.perf_counter() - t}, default=str))
+
+
+def _run_child(args: list[str]) -> tuple[dict, float, float]:
+    """(its JSON output, peak RSS in MB, wall seconds)."""
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_stream", "--child", *args],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"child failed ({proc.returncode}): {err.decode()[-3000:]}")
+    return json.loads(out.decode().strip().splitlines()[-1]), usage.ru_maxrss / 1024, wall
+
+
+def run(rows: int = 5_000_000, subjects: int = 100_000) -> list[Figure]:
+    from benchmarks.bench_ingest import ingest_db
+    from benchmarks.penalty_csv import load_subjects, write_penalty_csv
+    from xinyong.core.db import make_engine
+
+    url = ingest_db("sqlite", subjects, name="stream")
+    path = bench_dir() / f"penalties-stream-{subjects}-{rows}.csv"
+    t = time.perf_counter()
+    if not path.exists():
+        eng = make_engine(url)
+        try:
+            subj = load_subjects(eng)
+        finally:
+            eng.dispose()
+        tmp = path.with_suffix(".tmp")
+        write_penalty_csv(tmp, subj, rows)
+        tmp.rename(path)
+    gen_s = time.perf_counter() - t
+    size_mb = path.stat().st_size / 1e6
+    _, base_mb, _ = _run_child(["baseline"])
+    result, peak_mb, wall = _run_child(["ingest", url, str(path)])
+    rate = rows / result["seconds"]
+    note = (f"{rows:,} rows, CSV {size_mb:,.0f} MB (generated in {gen_s:.0f}s, streamed); "
+            f"ingest {result['seconds']:.1f}s = {rate:,.0f} rows/s, inserted "
+            f"{result['inserted']:,}, rejected {result['rejected']}; peak above baseline "
+            f"{peak_mb - base_mb:,.0f} MB")
+    return [Figure("stream", "sqlite", "peak RSS", peak_mb, "MB", f"≤ {TARGET_MB:g}", base_mb,
+                   "bare import RSS", peak_mb <= TARGET_MB, note=note,
+                   extra={"rows": rows, "csv_mb": size_mb, "ingest": result, "wall": wall})]
+
+
+def main(argv: list[str] | None = None) -> list[Figure]:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child":
+        _child_main(argv[1:])
+        return []
+    p = base_parser(__doc__.splitlines()[0])
+    p.add_argument("--rows", type=int, default=5_000_000)
+    p.add_argument("--subjects", type=int, default=100_000)
+    args = p.parse_args(argv)
+    if args.db == "postgresql":
+        p.error("bench_stream measures the embedded SQLite path only")
+    figures = run(args.rows, args.subjects)
+    print_table(f"stream: {args.rows:,} rows into SQLite", figures)
+    save_figures("bench_stream", figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()

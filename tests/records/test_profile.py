@@ -1,0 +1,100 @@
+"""The profile (一企一档) in its three views, with publicity decided at chosen dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from tests.records.helpers import BYD, HUAWEI, department, penalty, subjects
+from xinyong.core import clock
+from xinyong.core.db import session_scope
+from xinyong.records.ingest import ingest_records
+from xinyong.records.models import CreditRecord
+from xinyong.records.profile import build_profile
+from xinyong.subjects.service import find_subject
+
+
+def _profile(key: str, view: str, today: dt.date) -> dict:
+    with session_scope() as s:
+        return build_profile(s, find_subject(s, key), view, today=today)  # type: ignore[arg-type]
+
+
+def _titles(profile: dict) -> set[str]:
+    return {r["title"] for c in profile["categories"] for r in c["records"]}
+
+
+def test_views_and_publicity_boundaries(engine: Engine) -> None:
+    clock.set_today(dt.date(2026, 11, 22))
+    department()
+    subjects(engine, [HUAWEI, BYD])
+    rows = [
+        # general penalty decided 2025-06-10 under the NDRC rules: public for at most 1 year
+        penalty(doc_number="G-2025", decided_on="2025-06-10"),
+        # serious: licence revoked → 3 years
+        penalty(doc_number="S-2024", decided_on="2024-01-15", penalty_kinds="吊销许可证件",
+                content="吊销许可证", fine_amount=None),
+        # a warning under the simplified procedure after 2026-04-01: minor, not publicised
+        penalty(doc_number="M-2026", decided_on="2026-05-01", penalty_kinds="警告",
+                content="警告", fine_amount=None, procedure="简易程序"),
+    ]
+    res = ingest_records(engine, rows, record_type="administrative_penalty", department="market")
+    assert res.inserted == 3, res.errors
+    with session_scope() as s:
+        recs = {r.title: r for r in s.scalars(select(CreditRecord))}
+    assert recs["G-2025"].penalty_class == "general"
+    assert recs["G-2025"].publicity_until == dt.date(2026, 6, 10)
+    assert recs["S-2024"].penalty_class == "serious"
+    assert recs["S-2024"].publicity_until == dt.date(2027, 1, 15)
+    assert recs["M-2026"].penalty_class == "minor"
+    assert "处罚类别" in (recs["S-2024"].class_reason or "") or recs["S-2024"].class_reason
+
+    # on the last day of the period the general penalty is still public; the day after, not
+    assert "G-2025" in _titles(_profile(HUAWEI[0], "public", dt.date(2026, 6, 10)))
+    assert "G-2025" not in _titles(_profile(HUAWEI[0], "public", dt.date(2026, 6, 11)))
+    # serious: public until 2027-01-15 inclusive
+    assert "S-2024" in _titles(_profile(HUAWEI[0], "public", dt.date(2027, 1, 15)))
+    assert "S-2024" not in _titles(_profile(HUAWEI[0], "public", dt.date(2027, 1, 16)))
+    # the minor penalty is never public, but the subject and the government see it
+    assert "M-2026" not in _titles(_profile(HUAWEI[0], "public", dt.date(2026, 5, 1)))
+    subj = _profile(HUAWEI[0], "subject", dt.date(2026, 11, 22))
+    gov = _profile(HUAWEI[0], "government", dt.date(2026, 11, 22))
+    assert {"G-2025", "S-2024", "M-2026"} <= _titles(subj)
+    assert {"G-2025", "S-2024", "M-2026"} <= _titles(gov)
+    states = {r["title"]: r["publicity_state"] for c in gov["categories"] for r in c["records"]}
+    assert states == {"G-2025": "ended", "S-2024": "in_publicity", "M-2026": "not_publicised"}
+    # every category of the catalog is present, with its count, so "no record" can be said
+    cats = {c["code"]: c["count"] for c in gov["categories"]}
+    assert cats["administrative"] == 3 and cats["honor"] == 0 and len(cats) >= 12
+
+
+def test_rule_set_switch_on_2026_04_01(engine: Engine) -> None:
+    """The same minor penalty: published as 一般 under the old rules, not under order No. 36."""
+    clock.set_today(dt.date(2026, 11, 22))
+    department()
+    subjects(engine, [HUAWEI])
+    minor = {"penalty_kinds": "警告", "content": "警告", "fine_amount": None, "procedure": "简易程序"}
+    rows = [penalty(doc_number="before", decided_on="2026-03-31", **minor),
+            penalty(doc_number="after", decided_on="2026-04-01", **minor)]
+    ingest_records(engine, rows, record_type="administrative_penalty", department="market")
+    with session_scope() as s:
+        recs = {r.title: r for r in s.scalars(select(CreditRecord))}
+    assert recs["before"].publicity_rule.startswith("ndrc-2023")
+    assert recs["after"].publicity_rule.startswith("ndrc-2026")
+    assert "before" in _titles(_profile(HUAWEI[0], "public", dt.date(2026, 4, 2)))
+    assert "after" not in _titles(_profile(HUAWEI[0], "public", dt.date(2026, 4, 2)))
+
+
+def test_restricted_and_internal_records(engine: Engine) -> None:
+    clock.set_today(dt.date(2026, 11, 22))
+    department()
+    subjects(engine, [HUAWEI])
+    contract = {"subject_name": HUAWEI[1], "uscc": HUAWEI[0], "contract_number": "HT-1",
+                "contract_name": "政府采购合同", "counterparty": "某局", "outcome": "违约",
+                "assessed_on": "2026-09-01"}
+    res = ingest_records(engine, [contract], record_type="contract_performance", department="market")
+    assert res.inserted == 1, res.errors
+    assert "HT-1" not in str(_profile(HUAWEI[0], "public", dt.date(2026, 11, 22)))
+    assert _profile(HUAWEI[0], "subject", dt.date(2026, 11, 22))["total"] == 1
+    assert _profile(HUAWEI[0], "government", dt.date(2026, 11, 22))["total"] == 1
