@@ -243,7 +243,7 @@ def scale_db(kind: str, subjects: int, records: int, *, verbose: bool = True) ->
 def fresh_db(kind: str, name: str, prepare: Callable[[Engine], None] | None = None) -> str:
     """A new database ``name`` copied from a template ``<name>_tpl`` that is built once
     (migrated, then ``prepare`` run on it). Each call gives the same starting state, fast."""
-    tpl = f"{name}_tpl"
+    tpl = f"{name}_tpl_{template_key()}"
     if kind == "sqlite":
         tpl_path = bench_dir() / f"{tpl}.db"
         if not tpl_path.exists():
@@ -276,6 +276,21 @@ def fresh_db(kind: str, name: str, prepare: Callable[[Engine], None] | None = No
         admin.dispose()
     pg_create(name, template=tpl, replace=True)
     return pg_url(name)
+
+
+def template_key() -> str:
+    """Changes when the schema (migration files) or the catalog changes, so that templates
+    built by an older checkout are not reused (ingest refuses a catalog whose content changed
+    under the same version)."""
+    import hashlib
+
+    from xinyong.catalog.loader import load_catalog
+    from xinyong.core.migrate import MIGRATIONS
+
+    h = hashlib.sha256(load_catalog().digest.encode())
+    for f in sorted((MIGRATIONS / "versions").glob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:10]
 
 
 def drop_fresh(kind: str, name: str) -> None:

@@ -111,6 +111,7 @@ def serve(
 def demo(
     records_seed: int = typer.Option(20261122, help="合成记录的随机种子"),
     limit: int | None = typer.Option(None, help="只加载前 N 家企业（试用）"),
+    force: bool = typer.Option(False, "--force", help="已加载过也重新生成"),
 ) -> None:
     """加载真实企业登记数据和按文档比例合成的信用记录，供演示。"""
     from xinyong.core.db import get_engine
@@ -120,7 +121,7 @@ def demo(
     engine = get_engine()
     upgrade(engine)
     try:
-        summary = load_demo(engine, seed=records_seed, limit=limit, console=console)
+        summary = load_demo(engine, seed=records_seed, limit=limit, console=console, force=force)
     except DomainError as exc:
         _fail(exc)
     console.print_json(json.dumps(summary, ensure_ascii=False))

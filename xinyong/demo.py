@@ -21,6 +21,7 @@ from xinyong.core.errors import DomainError
 from xinyong.departments.models import Department
 from xinyong.departments.service import add_department, issue_api_key
 from xinyong.records.ingest import ingest_file
+from xinyong.records.models import Batch
 from xinyong.subjects.models import Subject
 
 DEPARTMENTS = [
@@ -59,7 +60,12 @@ def ensure_departments() -> dict[str, str]:
 
 
 def load_demo(
-    engine: Engine, *, seed: int, limit: int | None = None, console: Console | None = None
+    engine: Engine,
+    *,
+    seed: int,
+    limit: int | None = None,
+    console: Console | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     from xinyong.subjects.service import load_registrations
 
@@ -71,6 +77,15 @@ def load_demo(
         raise DomainError(
             "DEMO_DATA_MISSING", f"未找到真实登记数据 {registrations}，请设置 XINYONG_REALDATA_DIR"
         )
+    with session_scope() as session:
+        loaded = session.scalar(
+            select(func.count(Batch.id)).where(
+                Batch.source_name.like("demo-%"), Batch.status == "committed"
+            )
+        )
+    if loaded and not force:
+        console.print("演示数据已加载（如需重新生成，请使用 --force）")
+        return {"already_loaded": True}
     keys = ensure_departments()
     summary: dict[str, Any] = {"departments_with_new_keys": keys}
     with engine.begin() as conn:

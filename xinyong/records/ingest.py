@@ -701,7 +701,9 @@ def _apply(
         if result.corrected:
             _record_corrections(conn, first_id, batch_id, now)
     if result.pending:
-        _park_pending(conn, rtype, dept_id, batch_id)
+        parked = _park_pending(conn, rtype, dept_id, batch_id)
+        result.unchanged += result.pending - parked
+        result.pending = parked
 
 
 def _record_corrections(conn: Connection, first_id: int, batch_id: int, now: object) -> None:
@@ -738,14 +740,27 @@ def _record_corrections(conn: Connection, first_id: int, batch_id: int, now: obj
     )
 
 
-def _park_pending(conn: Connection, rtype: RecordType, dept_id: int, batch_id: int) -> None:
+def _park_pending(conn: Connection, rtype: RecordType, dept_id: int, batch_id: int) -> int:
     """Unmatched and ambiguous rows wait, complete, for an operator. A row the department sends
     again while it still waits replaces the waiting one rather than queueing twice."""
     import json
 
+    # A row re-sent unchanged while it still waits is the same row: it stays as it is.
+    conn.execute(
+        text(
+            "UPDATE stage SET outcome = 'unchanged' WHERE outcome = 'pending' AND EXISTS ("
+            " SELECT 1 FROM pending_match p WHERE p.status = 'pending'"
+            " AND p.department_id = :dept AND p.record_type = :rt"
+            " AND " + _json_get(conn, "p.payload", "source_record_id") + " = stage.source_record_id"
+            " AND " + _json_get(conn, "p.payload", "content_hash") + " = stage.content_hash)"
+        ),
+        {"dept": dept_id, "rt": rtype.code},
+    )
     rows = conn.exec_driver_sql(
         "SELECT " + ", ".join(STAGE_NAMES) + ", n_candidates FROM stage WHERE outcome = 'pending'"
     ).all()
+    if not rows:
+        return 0
     items = [dict(zip([*STAGE_NAMES, "n_candidates"], r, strict=True)) for r in rows]
     ids = [it["source_record_id"] for it in items]
     pending_table = "pending_match"
@@ -807,6 +822,7 @@ def _park_pending(conn: Connection, rtype: RecordType, dept_id: int, batch_id: i
         ],
         out,
     )
+    return len(out)
 
 
 def _candidates(conn: Connection) -> dict[int, list[int]]:
