@@ -1,0 +1,102 @@
+"""The web application: JSON API (OpenAPI at /docs) and the Chinese web pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from xinyong import __version__
+from xinyong.core import clock
+from xinyong.core.errors import DomainError
+
+STATIC = Path(__file__).parent / "web" / "static"
+HTTP_MESSAGES = {
+    404: "没有这个页面或接口，请检查地址",
+    405: "不支持该请求方法",
+}
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def create_app() -> FastAPI:
+    clock.configure_from_settings()
+    app = FastAPI(
+        title="xinyong 公共信用信息平台",
+        version=__version__,
+        description="信用主体、信用信息目录、归集与一企一档的接口。错误响应统一为 "
+        '`{"code": 稳定错误代码, "message": 中文说明}`。',
+    )
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        if _wants_html(request):
+            from xinyong.web.render import error_page
+
+            return error_page(request, exc.message, exc.status)  # type: ignore[return-value]
+        return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status)
+
+    # Starlette's own exception (unknown URL, wrong method) is the base of FastAPI's.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, dict)
+            else {
+                "code": f"HTTP_{exc.status_code}",
+                "message": HTTP_MESSAGES.get(exc.status_code, str(exc.detail)),
+            }
+        )
+        if _wants_html(request) and exc.status_code == 401:
+            from fastapi.responses import RedirectResponse
+
+            return RedirectResponse(f"/admin/login?next={request.url.path}", status_code=303)  # type: ignore[return-value]
+        if _wants_html(request):
+            from xinyong.web.render import error_page
+
+            return error_page(request, detail.get("message", ""), exc.status_code)  # type: ignore[return-value]
+        return JSONResponse(detail, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if _wants_html(request):
+            from xinyong.web.render import error_page
+
+            return error_page(request, "请求参数有误，请检查后重试", 422)  # type: ignore[return-value]
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "reason": e.get("msg")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            {
+                "code": "REQUEST_INVALID",
+                "message": "请求参数有误："
+                + "；".join(f"{p['field']} {p['reason']}" for p in problems),
+                "problems": problems,
+            },
+            status_code=422,
+        )
+
+    from xinyong.catalog.api import router as catalog_api
+    from xinyong.records.api import router as records_api
+    from xinyong.subjects.api import router as subjects_api
+    from xinyong.web.pages import router as pages
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "today": clock.today().isoformat()}
+
+    app.include_router(subjects_api)
+    app.include_router(records_api)
+    app.include_router(catalog_api)
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

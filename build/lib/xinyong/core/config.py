@@ -1,0 +1,46 @@
+"""Settings from environment variables (prefix ``XINYONG_``) and an optional ``.env`` file.
+
+One object, read once; tests build their own ``Settings`` rather than mutating globals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XINYONG_", env_file=".env", extra="ignore")
+
+    # SQLite is the embedded default so the platform runs with no server.
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty → SQLite in data_dir")
+    data_dir: Path = Field(default=Path("var"), description="uploads, reports, the SQLite file")
+    secret_key: str = Field(
+        default="dev-only-change-me",
+        description="keys the hash of personal ID numbers and signs tokens; set it in production",
+    )
+    # A fixed "today" (YYYY-MM-DD) for demos and tests; empty means the real date in Asia/Shanghai.
+    today: dt.date | None = None
+    realdata_dir: Path = Field(default=Path("../shared/realdata"))
+    # Operator token for the admin pages and API until accounts exist; empty → generated once
+    # into data_dir/admin-token.
+    admin_token: str = ""
+    # Local publicity overrides to apply (e.g. "shenzhen"); see catalog/data/publicity.
+    local_rules: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'xinyong.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

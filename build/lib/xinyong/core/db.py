@@ -1,0 +1,189 @@
+"""Database engines, sessions and the bulk-write paths.
+
+SQLite (WAL) is the embedded default; PostgreSQL is the production engine. Everything above this
+module is written once for both. Bulk paths bypass the ORM: ``executemany`` in one transaction
+on SQLite and ``COPY`` on PostgreSQL are the fastest ways in (see STACK-NOTES.md).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import polars as pl
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache
+    cur.execute("PRAGMA mmap_size=1073741824")
+    cur.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; let SQLAlchemy issue it so that a
+        # batch is one transaction from its first statement.
+        event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+_engine: Engine | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+
+
+def get_engine() -> Engine:
+    global _engine, _sessionmaker
+    if _engine is None:
+        from xinyong.core.config import get_settings
+
+        settings = get_settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _engine = make_engine(settings.effective_database_url)
+        _sessionmaker = sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def set_engine(engine: Engine | None) -> None:
+    """Point the application at another engine (tests, CLI ``--database``)."""
+    global _engine, _sessionmaker
+    _engine = engine
+    _sessionmaker = sessionmaker(engine, expire_on_commit=False) if engine is not None else None
+
+
+def session_factory() -> sessionmaker[Session]:
+    get_engine()
+    assert _sessionmaker is not None
+    return _sessionmaker
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A unit of work: commits on success, rolls back on error. Services never commit."""
+    session = session_factory()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def is_postgres(bind: Connection | Engine | Session) -> bool:
+    return (
+        bind.get_bind().dialect.name == "postgresql"
+        if isinstance(bind, Session)
+        else (bind.dialect.name == "postgresql")
+    )
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text = str(value)
+    if any(c in text for c in "\\\t\n\r"):
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
+def bulk_insert(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]] | pl.DataFrame,
+) -> int:
+    """Insert many rows inside the caller's transaction by the fastest path of the engine.
+
+    ``rows`` may be a Polars frame (its columns in ``columns`` order): on PostgreSQL it is then
+    encoded for ``COPY`` by Polars itself, which is several times faster than a Python loop.
+    """
+    if isinstance(rows, pl.DataFrame):
+        if rows.height == 0:
+            return 0
+        if conn.dialect.name == "postgresql":
+            _copy_frame(conn, table, columns, rows)
+            return rows.height
+        rows = rows.rows()
+    if not rows:
+        return 0
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        buf = io.StringIO()
+        write = buf.write
+        for row in rows:
+            write("\t".join(_copy_text(v) for v in row))
+            write("\n")
+        cols = ", ".join(columns)
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            copy.write(buf.getvalue())
+        return len(rows)
+    placeholders = ", ".join("?" for _ in columns)
+    cur = raw.cursor()
+    cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
+    cur.close()
+    return len(rows)
+
+
+def _copy_frame(conn: Connection, table: str, columns: Sequence[str], frame: pl.DataFrame) -> None:
+    """COPY a frame in PostgreSQL's text format, escaped column-wise."""
+    frame = frame.select(
+        [
+            (
+                pl.col(c)
+                .str.replace_all("\\", "\\\\", literal=True)
+                .str.replace_all("\t", "\\t", literal=True)
+                .str.replace_all("\n", "\\n", literal=True)
+                .str.replace_all("\r", "\\r", literal=True)
+                if dtype == pl.String
+                else (pl.col(c).cast(pl.String) if dtype == pl.Boolean else pl.col(c))
+            )
+            for c, dtype in frame.schema.items()
+        ]
+    )
+    raw = conn.connection.driver_connection
+    cols = ", ".join(columns)
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        for start in range(0, frame.height, 200_000):
+            part = frame.slice(start, 200_000)
+            copy.write(
+                part.write_csv(
+                    separator="\t", null_value="\\N", quote_style="never", include_header=False
+                )
+            )

@@ -1,0 +1,178 @@
+"""`xinyong demo`: the real registrations plus a synthetic history, so the platform shows
+something true to life at first start. Everything goes in through the normal paths (the
+registration loader and ``ingest_file``), so the demo also exercises them; running it again
+changes nothing (re-sent batches are recognised as unchanged)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from xinyong.core import clock
+from xinyong.core.config import get_settings
+from xinyong.core.db import session_scope
+from xinyong.core.errors import DomainError
+from xinyong.departments.models import Department
+from xinyong.departments.service import add_department, issue_api_key
+from xinyong.records.ingest import ingest_file
+from xinyong.records.models import Batch
+from xinyong.subjects.models import Subject
+
+DEPARTMENTS = [
+    ("market", "市场监督管理局"),
+    ("tax", "税务局"),
+    ("court", "中级人民法院"),
+    ("housing", "住房和城乡建设局"),
+    ("ecology", "生态环境局"),
+    ("pboc", "中国人民银行"),
+    ("credit_office", "社会信用体系建设办公室"),
+]
+# Which department sends which record type in the demo.
+SENDER = {
+    "administrative_license": "market",
+    "administrative_penalty": "market",
+    "inspection": "market",
+    "abnormal_operations_list": "market",
+    "serious_dishonesty_list": "market",
+    "dishonest_judgment_debtor": "court",
+    "honor": "credit_office",
+    "tax_credit_rating": "tax",
+    "contract_performance": "credit_office",
+}
+
+
+def ensure_departments() -> dict[str, str]:
+    """Demo departments; returns the API keys issued now (existing departments keep theirs)."""
+    keys: dict[str, str] = {}
+    with session_scope() as session:
+        existing = set(session.scalars(select(Department.code)))
+        for code, name in DEPARTMENTS:
+            if code not in existing:
+                add_department(session, code, name)
+                keys[code] = issue_api_key(session, code)
+    return keys
+
+
+def load_demo(
+    engine: Engine,
+    *,
+    seed: int,
+    limit: int | None = None,
+    console: Console | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    from xinyong.subjects.service import load_registrations
+
+    console = console or Console()
+    settings = get_settings()
+    realdata = settings.realdata_dir
+    registrations = realdata / "enterprises-2019.csv.gz"
+    if not registrations.exists():
+        raise DomainError(
+            "DEMO_DATA_MISSING", f"未找到真实登记数据 {registrations}，请设置 XINYONG_REALDATA_DIR"
+        )
+    with session_scope() as session:
+        loaded = session.scalar(
+            select(func.count(Batch.id)).where(
+                Batch.source_name.like("demo-%"), Batch.status == "committed"
+            )
+        )
+    if loaded and not force:
+        console.print("演示数据已加载（如需重新生成，请使用 --force）")
+        return {"already_loaded": True}
+    keys = ensure_departments()
+    summary: dict[str, Any] = {"departments_with_new_keys": keys}
+    with engine.begin() as conn:
+        result = load_registrations(conn, registrations)
+    summary["subjects_inserted"] = result.inserted
+    summary["subjects_updated"] = result.updated
+    summary["registrations_rejected"] = result.rejected.height
+    console.print(f"企业登记：新增 {result.inserted}，更新 {result.updated}")
+
+    with session_scope() as session:
+        stmt = (
+            select(Subject.name, Subject.uscc, Subject.city, Subject.province)
+            .where(Subject.source == "registrations-2019")
+            .order_by(Subject.id)
+        )
+        if limit:
+            stmt = stmt.limit(limit)
+        subjects = pl.DataFrame(
+            session.execute(stmt).all(), orient="row", schema=["name", "uscc", "city", "province"]
+        )
+    from xinyong.synth import generate
+
+    frames = generate(subjects, seed=seed, today=clock.today())
+    batches: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rtype, frame in frames.items():
+            dept = SENDER[rtype]
+            if rtype == "abnormal_operations_list":
+                # First the listings, then the removals as corrections of the same records.
+                first = frame.with_columns(
+                    pl.lit(None, pl.String).alias("removed_on"),
+                    pl.lit(None, pl.String).alias("removal_reason"),
+                    pl.lit(None, pl.String).alias("removal_authority"),
+                )
+                batches[rtype] = _send(engine, first, rtype, dept, Path(tmp), console)
+                batches[rtype + ":removals"] = _send(
+                    engine,
+                    frame.filter(pl.col("removed_on").is_not_null()),
+                    rtype,
+                    dept,
+                    Path(tmp),
+                    console,
+                    suffix="removals",
+                )
+                continue
+            batches[rtype] = _send(engine, frame, rtype, dept, Path(tmp), console)
+    pboc = realdata / "pboc-payment-penalties.csv"
+    if pboc.exists():
+        res = ingest_file(
+            engine,
+            pboc,
+            record_type="administrative_penalty",
+            department="pboc",
+            profile="pboc_payment_penalties",
+            actor="demo",
+        )
+        batches["pboc_payment_penalties"] = res.summary()
+        console.print(
+            f"人民银行处罚（真实数据）：入库 {res.inserted}，待匹配 {res.pending}，错误行 {res.rejected}"
+        )
+    summary["batches"] = batches
+    with session_scope() as session:
+        summary["subjects_total"] = session.scalar(select(func.count(Subject.id)))
+    return summary
+
+
+def _send(
+    engine: Engine,
+    frame: pl.DataFrame,
+    rtype: str,
+    dept: str,
+    tmp: Path,
+    console: Console,
+    suffix: str = "",
+) -> dict[str, Any]:
+    path = tmp / f"{rtype}{('-' + suffix) if suffix else ''}.csv"
+    frame.write_csv(path)
+    res = ingest_file(
+        engine,
+        path,
+        record_type=rtype,
+        department=dept,
+        actor="demo",
+        source_name=f"demo-{path.name}",
+    )
+    console.print(
+        f"{rtype}{'（' + suffix + '）' if suffix else ''}：{res.rows_total} 行，新增 {res.inserted}，"
+        f"更正 {res.corrected}，未变化 {res.unchanged}，错误 {res.rejected}"
+    )
+    return res.summary()

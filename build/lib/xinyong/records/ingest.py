@@ -1,0 +1,851 @@
+"""Ingest (归集): a department's file or API push becomes credit records.
+
+The path of a batch:
+
+1. read the input in chunks (``readers``) and map its columns to the record type's fields with
+   a mapping profile (``profiles``);
+2. validate each chunk column-wise (``validate``); compute penalty class and publicity per the
+   dated rules of the catalog (``catalog.publicity``);
+3. write the valid rows of all chunks into a staging table, inside one transaction;
+4. set-based SQL over the staging table: match subjects (code, then normalised current or
+   former name), drop in-batch duplicates, compare with what the department sent before
+   (unchanged → nothing; changed → a new version and a ``corrected`` event; new → a record),
+   park unmatched and ambiguous rows in the pending-match queue;
+5. commit — or, in strict mode with any bad row, roll back and keep only the error report.
+
+A batch is all-or-nothing: if the process dies, the transaction was never committed. Re-sending
+the same rows changes nothing (each record is keyed by department, record type and the
+department's own record id, and carries a content hash).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select, text, update
+from sqlalchemy.engine import Connection, Engine
+
+from xinyong.catalog.loader import load_catalog
+from xinyong.catalog.publicity import compute_publicity
+from xinyong.catalog.types import Catalog, RecordType
+from xinyong.core import clock
+from xinyong.core.config import get_settings
+from xinyong.core.db import bulk_insert
+from xinyong.core.models import allocate_ids
+from xinyong.core.sqlutil import json_param, temp_table, ts
+from xinyong.departments.models import Department
+from xinyong.records.errors import IngestError, row_message
+from xinyong.records.models import Batch, BatchError
+from xinyong.records.profiles import Profile, default_profile, load_profile
+from xinyong.records.readers import ROW, Source, open_source, records_frame
+from xinyong.records.validate import ERROR_SCHEMA, validate_chunk
+from xinyong.subjects.names import normalize_name_expr
+
+Progress = Callable[[int], None]
+
+# Columns of the staging table, in COPY order.
+STAGE_COLUMNS: list[tuple[str, str]] = [
+    ("seq", "BIGINT NOT NULL"),
+    ("row_number", "BIGINT NOT NULL"),
+    ("uscc", "VARCHAR(18)"),
+    ("uscc_status", "VARCHAR(12)"),
+    ("subject_name", "TEXT"),
+    ("name_norm", "TEXT"),
+    ("subject_kind", "VARCHAR(24)"),
+    ("id_hash", "VARCHAR(64)"),
+    ("id_masked", "VARCHAR(32)"),
+    ("source_record_id", "TEXT NOT NULL"),
+    ("content_hash", "VARCHAR(32) NOT NULL"),
+    ("title", "TEXT"),
+    ("decided_on", "DATE"),
+    ("valid_until", "DATE"),
+    ("amount_fen", "BIGINT"),
+    ("penalty_class", "VARCHAR(8)"),
+    ("class_source", "VARCHAR(12)"),
+    ("class_reason", "TEXT"),
+    ("publicity_until", "DATE"),
+    ("publicity_rule", "VARCHAR(64)"),
+    ("data", "TEXT NOT NULL"),
+]
+STAGE_NAMES = [c for c, _ in STAGE_COLUMNS]
+EXTRA_STAGE = (
+    ", subject_id INTEGER, match_state VARCHAR(12), n_candidates INTEGER, candidates TEXT,"
+    " prev_id BIGINT, prev_version INTEGER, prev_hash VARCHAR(32), prev_subject_id INTEGER,"
+    " outcome VARCHAR(12)"
+)
+
+
+@dataclass
+class BatchResult:
+    batch_id: int
+    status: str
+    rows_total: int = 0
+    inserted: int = 0
+    corrected: int = 0
+    unchanged: int = 0
+    pending: int = 0
+    rejected: int = 0
+    subjects_created: int = 0
+    errors: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ERROR_SCHEMA))
+    message: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "status": self.status,
+            "rows_total": self.rows_total,
+            "inserted": self.inserted,
+            "corrected": self.corrected,
+            "unchanged": self.unchanged,
+            "pending": self.pending,
+            "rejected": self.rejected,
+            "subjects_created": self.subjects_created,
+            "message": self.message,
+        }
+
+
+# ---------------------------------------------------------------------------- entry points
+
+
+def ingest_file(
+    engine: Engine,
+    path: Path,
+    *,
+    record_type: str,
+    department: str,
+    profile: str | None = None,
+    strict: bool = False,
+    actor: str | None = None,
+    progress: Progress | None = None,
+    source_name: str | None = None,
+) -> BatchResult:
+    digest = _sha256(path)
+    source = open_source(path)
+    return _run(
+        engine,
+        source,
+        record_type=record_type,
+        department=department,
+        profile=profile,
+        strict=strict,
+        actor=actor,
+        progress=progress,
+        source_name=source_name or path.name,
+        digest=digest,
+    )
+
+
+def ingest_records(
+    engine: Engine,
+    items: list[dict[str, Any]],
+    *,
+    record_type: str,
+    department: str,
+    profile: str | None = None,
+    strict: bool = False,
+    actor: str | None = None,
+) -> BatchResult:
+    """An API push: a list of JSON objects; row numbers are their 1-based positions."""
+    if not items:
+        raise IngestError("BATCH_EMPTY", "没有可导入的记录")
+    numbered = [dict(item, **{ROW: i}) for i, item in enumerate(items, start=1)]
+    header = list(dict.fromkeys(k for item in items for k in item))
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        for start in range(0, len(numbered), 100_000):
+            yield records_frame(numbered[start : start + 100_000])
+
+    source = Source("json", "utf-8", header, chunks())
+    return _run(
+        engine,
+        source,
+        record_type=record_type,
+        department=department,
+        profile=profile,
+        strict=strict,
+        actor=actor,
+        progress=None,
+        source_name="api",
+        digest=None,
+    )
+
+
+# ---------------------------------------------------------------------------- the batch
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _resolve_setup(
+    engine: Engine, record_type: str, department: str, profile: str | None
+) -> tuple[Catalog, RecordType, Profile, int]:
+    catalog = load_catalog()
+    rtype = catalog.type(record_type)
+    prof = load_profile(profile) if profile else default_profile(rtype)
+    if prof.record_type != rtype.code:
+        raise IngestError(
+            "PROFILE_TYPE_MISMATCH",
+            f"映射方案「{prof.label}」用于「{catalog.type(prof.record_type).label}」，"
+            f"不能用于「{rtype.label}」",
+        )
+    with engine.connect() as conn:
+        dept_id = conn.scalar(select(Department.id).where(Department.code == department))
+    if dept_id is None:
+        raise IngestError(
+            "DEPARTMENT_UNKNOWN", f"数据来源单位「{department}」未登记，请先由管理员添加"
+        )
+    return catalog, rtype, prof, int(dept_id)
+
+
+def _run(
+    engine: Engine,
+    source: Source,
+    *,
+    record_type: str,
+    department: str,
+    profile: str | None,
+    strict: bool,
+    actor: str | None,
+    progress: Progress | None,
+    source_name: str,
+    digest: str | None,
+) -> BatchResult:
+    catalog, rtype, prof, dept_id = _resolve_setup(engine, record_type, department, profile)
+    mapping = prof.resolve(source.header, rtype)
+    if mapping.missing_required:
+        raise IngestError(
+            "COLUMNS_MISSING",
+            f"文件缺少必需的列：{'、'.join(mapping.missing_required)}。"
+            f"请按映射方案「{prof.label}」或目录字段名（中文名亦可）提供这些列",
+        )
+    record_id_column = next(
+        (c for c in source.header if c.strip().lower() in ("record_id", "记录标识")), None
+    )
+    from xinyong.catalog.service import ensure_catalog_version
+
+    # The batch row is committed first and on its own, so that a crash leaves a trace.
+    with engine.begin() as conn:
+        ensure_catalog_version(conn, catalog)
+        batch_id = conn.execute(
+            Batch.__table__.insert()
+            .values(
+                department_id=dept_id,
+                record_type=rtype.code,
+                profile=prof.name,
+                source_name=source_name,
+                file_sha256=digest,
+                file_format=source.format,
+                encoding=source.encoding,
+                catalog_version=catalog.version,
+                strict=strict,
+                status="running",
+                actor=actor,
+                started_at=clock.now(),
+            )
+            .returning(Batch.id)
+        ).scalar_one()
+
+    result = BatchResult(batch_id=batch_id, status="running")
+    try:
+        with engine.begin() as conn:
+            _execute(
+                conn,
+                source,
+                rtype,
+                prof,
+                mapping,
+                record_id_column,
+                dept_id,
+                batch_id,
+                catalog,
+                strict,
+                result,
+                progress,
+            )
+            if strict and result.rejected:
+                raise _StrictReject()
+            _finish(conn, result, "committed")
+    except _StrictReject:
+        result.status = "rejected"
+        result.message = (
+            f"严格模式：共 {result.rejected} 行有误，整批未导入。请按错误报告修改后重新报送。"
+        )
+        result.inserted = result.corrected = result.unchanged = result.pending = 0
+        with engine.begin() as conn:
+            _finish(conn, result, "rejected")
+    except IngestError as exc:
+        result.status = "failed"
+        result.message = exc.message
+        with engine.begin() as conn:
+            _finish(conn, result, "failed")
+        raise
+    except BaseException as exc:
+        result.status = "failed"
+        result.message = f"导入失败，未写入任何记录：{type(exc).__name__}"
+        with engine.begin() as conn:
+            _finish(conn, result, "failed")
+        raise
+    return result
+
+
+class _StrictReject(Exception):
+    pass
+
+
+def _finish(conn: Connection, result: BatchResult, status: str) -> None:
+    result.status = status
+    conn.execute(
+        update(Batch)
+        .where(Batch.id == result.batch_id)
+        .values(
+            status=status,
+            rows_total=result.rows_total,
+            rows_inserted=result.inserted,
+            rows_corrected=result.corrected,
+            rows_unchanged=result.unchanged,
+            rows_pending=result.pending,
+            rows_rejected=result.rejected,
+            message=result.message,
+            finished_at=clock.now(),
+        )
+    )
+    if result.errors.height:
+        rows = result.errors.select(
+            pl.lit(result.batch_id).alias("batch_id"),
+            "row_number",
+            "field",
+            "code",
+            "message",
+            pl.col("value").str.slice(0, 500),
+        ).rows()
+        bulk_insert(
+            conn,
+            BatchError.__tablename__,
+            ["batch_id", "row_number", "field", "code", "message", "value"],
+            rows,
+        )
+
+
+def _execute(
+    conn: Connection,
+    source: Source,
+    rtype: RecordType,
+    prof: Profile,
+    mapping: dict[str, str],
+    record_id_column: str | None,
+    dept_id: int,
+    batch_id: int,
+    catalog: Catalog,
+    strict: bool,
+    result: BatchResult,
+    progress: Progress | None,
+) -> None:
+    today = clock.today()
+    settings = get_settings()
+    temp_table(conn, "stage", ", ".join(f"{c} {t}" for c, t in STAGE_COLUMNS) + EXTRA_STAGE)
+    error_frames: list[pl.DataFrame] = []
+    seq = 0
+    for chunk in source.chunks:
+        result.rows_total += chunk.height
+        canonical = map_chunk(chunk, prof, mapping, record_id_column)
+        checked = validate_chunk(canonical, rtype, units=prof.units, today=today)
+        if checked.errors.height:
+            error_frames.append(checked.errors)
+        staged = _stage_frame(checked.rows, rtype, prof, seq, settings.secret_key)
+        seq += staged.height
+        _copy_stage(conn, staged)
+        if progress is not None:
+            progress(chunk.height)
+
+    dup_errors, repeats = _drop_duplicates(conn)
+    if dup_errors.height:
+        error_frames.append(dup_errors)
+    errors = pl.concat(error_frames) if error_frames else pl.DataFrame(schema=ERROR_SCHEMA)
+    result.errors = errors.sort(["row_number", "field"])
+    result.rejected = errors.get_column("row_number").n_unique() if errors.height else 0
+    if strict and result.rejected:
+        return
+    _compare_with_existing(conn, dept_id, rtype.code)
+    result.subjects_created = _match_subjects(conn, source_label=f"record:{dept_id}")
+    _apply(conn, rtype, dept_id, batch_id, catalog, result)
+    result.unchanged += repeats
+
+
+# ---------------------------------------------------------------------------- chunk → stage
+
+
+def map_chunk(
+    chunk: pl.DataFrame, prof: Profile, mapping: dict[str, str], record_id_column: str | None
+) -> pl.DataFrame:
+    """A department's columns → the catalog's fields, with the profile's null words, constants
+    and keyword derivations applied (all column-wise)."""
+    cols = [pl.col(ROW)] + [pl.col(src).alias(field) for field, src in mapping.items()]
+    if record_id_column is not None:
+        cols.append(pl.col(record_id_column).alias("record_id"))
+    df = chunk.select(cols)
+    if prof.null_values:
+        nulls = pl.Series(prof.null_values, dtype=pl.String).implode()
+        df = df.with_columns(
+            pl.when(pl.col(f).str.strip_chars().is_in(nulls)).then(None).otherwise(pl.col(f))
+            .alias(f)
+            for f in mapping
+        )
+    for field_name, value in prof.constants.items():
+        present = pl.col(field_name) if field_name in df.columns else pl.lit(None, pl.String)
+        df = df.with_columns(pl.coalesce(present, pl.lit(str(value))).alias(field_name))
+    for target, derivation in prof.derive.items():
+        if derivation.source not in df.columns:
+            continue
+        derived = derivation.expr(pl.col(derivation.source))
+        if target in df.columns:
+            own = pl.col(target)
+            derived = pl.when(own.is_null() | (own.str.strip_chars() == "")).then(derived).otherwise(own)
+        df = df.with_columns(derived.alias(target))
+    return df
+
+
+def _record_id_expr(prof: Profile, rtype: RecordType, columns: list[str]) -> pl.Expr:
+    """The department's own id of each record.
+
+    Priority: an explicit ``record_id`` (记录标识) column; the profile's template (e.g.
+    "{doc_number}/{subject_name}"); the record type's key template or key field. A template whose
+    value is empty gives null, and such a row is keyed by its content hash instead: re-sending it
+    is still idempotent, but a change to it cannot be recognised as a correction (that needs a
+    stable id).
+    """
+    from xinyong.records.profiles import source_record_id_expr, template_fields
+
+    template = prof.source_record_id or rtype.key_template or (
+        f"{{{rtype.key_field}}}" if rtype.key_field else None
+    )
+    if template and all(f in columns for f in template_fields(template)):
+        expr = source_record_id_expr(template)
+    else:
+        expr = pl.lit(None, dtype=pl.String)
+    if "record_id" in columns:
+        expr = pl.coalesce(pl.col("record_id").cast(pl.String), expr)
+    return expr
+
+
+def _stage_frame(
+    rows: pl.DataFrame, rtype: RecordType, prof: Profile, seq0: int, secret: str
+) -> pl.DataFrame:
+    if rows.height == 0:
+        return pl.DataFrame()
+    field_names = [f.name for f in rtype.fields if f.name in rows.columns]
+    id_fields = [f.name for f in rtype.fields if f.type == "id_number" and f.name in rows.columns]
+    rows = _protect_id_numbers(rows, id_fields, secret)
+    rows = compute_publicity(rows, rtype, local_rules=get_settings().local_rules or None)
+
+    def col_or_null(name: str | None, dtype: pl.DataType) -> pl.Expr:
+        if name and name in rows.columns:
+            return pl.col(name)
+        return pl.lit(None, dtype=dtype)
+
+    data_cols = [c for c in field_names if c not in id_fields]
+    data_cols += [f"{c}_masked" for c in id_fields]
+    staged = rows.with_columns(
+        pl.struct(data_cols).struct.json_encode().alias("data"),
+    ).with_columns(
+        pl.int_range(seq0, seq0 + rows.height, dtype=pl.Int64).alias("seq"),
+        pl.col(ROW).alias("row_number"),
+        col_or_null("uscc", pl.String()).alias("uscc"),
+        col_or_null("uscc_status", pl.String()).alias("uscc_status"),
+        col_or_null("subject_name", pl.String()).alias("subject_name"),
+        normalize_name_expr(col_or_null("subject_name", pl.String())).alias("name_norm"),
+        col_or_null("subject_kind", pl.String()).alias("subject_kind"),
+        col_or_null("id_number_hash", pl.String()).alias("id_hash"),
+        col_or_null("id_number_masked", pl.String()).alias("id_masked"),
+        _record_id_expr(prof, rtype, rows.columns).alias("source_record_id"),
+        pl.coalesce(
+            col_or_null(rtype.title_field, pl.String()).cast(pl.String),
+            col_or_null(rtype.key_field, pl.String()).cast(pl.String),
+        )
+        .cast(pl.String)
+        .str.slice(0, 300)
+        .alias("title"),
+        col_or_null(rtype.date_field, pl.Date()).alias("decided_on"),
+        col_or_null(rtype.valid_until_field, pl.Date()).alias("valid_until"),
+        col_or_null(rtype.amount_field, pl.Int64()).alias("amount_fen"),
+        col_or_null("penalty_class", pl.String()).alias("penalty_class"),
+        col_or_null("class_source", pl.String()).alias("class_source"),
+        col_or_null("class_reason", pl.String()).alias("class_reason"),
+        col_or_null("publicity_until", pl.Date()).alias("publicity_until"),
+        col_or_null("publicity_rule", pl.String()).alias("publicity_rule"),
+    )
+    hashes = [hashlib.md5(s.encode()).hexdigest() for s in staged.get_column("data").to_list()]
+    staged = staged.with_columns(pl.Series("content_hash", hashes, dtype=pl.String))
+    staged = staged.with_columns(
+        pl.coalesce(pl.col("source_record_id"), pl.lit("sha:") + pl.col("content_hash"))
+        .str.slice(0, 128)
+        .alias("source_record_id")
+    )
+    return staged.select(STAGE_NAMES)
+
+
+def _protect_id_numbers(rows: pl.DataFrame, id_fields: list[str], secret: str) -> pl.DataFrame:
+    """Personal ID numbers: a keyed hash of the subject's own number (for matching) and a masked
+    form of each (for display) are kept; the clear numbers leave the frame here, before anything
+    is written. Validation already rejected malformed numbers."""
+    from xinyong.subjects.idnumbers import hash_id_number, mask_id_number
+
+    for name in id_fields:
+        numbers = rows.get_column(name).to_list()
+        rows = rows.with_columns(
+            pl.Series(
+                f"{name}_masked",
+                [mask_id_number(n) if n else None for n in numbers],
+                dtype=pl.String,
+            )
+        )
+        if name == "id_number":
+            rows = rows.with_columns(
+                pl.Series(
+                    "id_number_hash",
+                    [hash_id_number(n, secret) if n else None for n in numbers],
+                    dtype=pl.String,
+                )
+            )
+    return rows.drop(id_fields)
+
+
+def _copy_stage(conn: Connection, staged: pl.DataFrame) -> None:
+    if staged.height == 0:
+        return
+    if conn.dialect.name == "sqlite":
+        staged = staged.with_columns(pl.col(pl.Date).cast(pl.String))
+    bulk_insert(conn, "stage", STAGE_NAMES, staged.rows())
+
+
+# ---------------------------------------------------------------------------- set-based steps
+
+
+def _drop_duplicates(conn: Connection) -> tuple[pl.DataFrame, int]:
+    """The same record id twice in one batch: the first row counts. A later row with the same
+    content is the same fact listed twice (sources do that) and is dropped silently; a later row
+    with different content is reported, since only one version can be the department's word.
+    Returns (errors, identical repeats)."""
+    conn.exec_driver_sql("CREATE INDEX ix_stage_srid ON stage (source_record_id, seq)")
+    dups = conn.exec_driver_sql(
+        "SELECT s.row_number, s.source_record_id, f.row_number, s.content_hash = f.content_hash"
+        " FROM stage s JOIN ("
+        "  SELECT st.source_record_id, st.seq, st.row_number, st.content_hash FROM stage st"
+        "  JOIN (SELECT source_record_id, MIN(seq) AS first_seq FROM stage"
+        "        GROUP BY source_record_id HAVING COUNT(*) > 1) m"
+        "  ON m.source_record_id = st.source_record_id AND m.first_seq = st.seq) f"
+        " ON f.source_record_id = s.source_record_id AND s.seq <> f.seq"
+    ).all()
+    if not dups:
+        return pl.DataFrame(schema=ERROR_SCHEMA), 0
+    conn.exec_driver_sql(
+        "DELETE FROM stage WHERE seq NOT IN (SELECT MIN(seq) FROM stage GROUP BY source_record_id)"
+    )
+    conflicting = [(r, srid, first) for r, srid, first, same in dups if not same]
+    errors = pl.DataFrame(
+        [
+            (
+                int(r),
+                "record_id",
+                "DUPLICATE_IN_BATCH",
+                row_message("DUPLICATE_IN_BATCH", other=first, value=srid),
+                srid,
+            )
+            for r, srid, first in conflicting
+        ],
+        schema=ERROR_SCHEMA,
+        orient="row",
+    )
+    return errors, len(dups) - len(conflicting)
+
+
+def _compare_with_existing(conn: Connection, dept_id: int, record_type: str) -> None:
+    conn.execute(
+        text(
+            "UPDATE stage SET prev_id = r.id, prev_version = r.version, prev_hash = r.content_hash,"
+            " prev_subject_id = r.subject_id FROM credit_record r"
+            " WHERE r.department_id = :dept AND r.record_type = :rt"
+            " AND r.source_record_id = stage.source_record_id AND r.is_current"
+        ),
+        {"dept": dept_id, "rt": record_type},
+    )
+
+
+def _match_subjects(conn: Connection, source_label: str) -> int:
+    """Find each row's subject: by credit code, by ID-number hash, by the subject the record was
+    already attached to, then by normalised current or former name. Returns subjects created."""
+    conn.exec_driver_sql(
+        "UPDATE stage SET subject_id = s.id, match_state = 'uscc' FROM subject s"
+        " WHERE stage.uscc IS NOT NULL AND s.uscc = stage.uscc"
+    )
+    conn.exec_driver_sql(
+        "UPDATE stage SET subject_id = s.id, match_state = 'id_number' FROM subject s"
+        " WHERE stage.subject_id IS NULL AND stage.id_hash IS NOT NULL"
+        " AND s.id_number_hash = stage.id_hash"
+    )
+    # A correction of a record an operator already matched keeps that subject.
+    conn.exec_driver_sql(
+        "UPDATE stage SET subject_id = prev_subject_id, match_state = 'previous'"
+        " WHERE subject_id IS NULL AND prev_subject_id IS NOT NULL"
+    )
+    created = _create_subjects_from_records(conn, source_label)
+    conn.exec_driver_sql(
+        "UPDATE stage SET n_candidates = h.n, subject_id = CASE WHEN h.n = 1 THEN h.sid END,"
+        " match_state = CASE WHEN h.n = 1 THEN 'name' ELSE 'ambiguous' END"
+        " FROM (SELECT st.seq AS seq, COUNT(DISTINCT sn.subject_id) AS n,"
+        "       MIN(sn.subject_id) AS sid FROM stage st"
+        "       JOIN subject_name sn ON sn.name_norm = st.name_norm"
+        "       WHERE st.subject_id IS NULL GROUP BY st.seq) h"
+        " WHERE stage.seq = h.seq"
+    )
+    return created
+
+
+def _create_subjects_from_records(conn: Connection, source_label: str) -> int:
+    """A verified credit code names exactly one organisation: a record about an organisation the
+    registry does not hold yet (registered in another city, say) creates its subject, so the
+    record is not lost. Names alone and unverified codes never create a subject."""
+    from xinyong.subjects.service import insert_subjects
+    from xinyong.subjects.uscc import default_subject_kind
+
+    rows = conn.exec_driver_sql(
+        "SELECT uscc, MIN(subject_name), MIN(subject_kind) FROM stage"
+        " WHERE subject_id IS NULL AND uscc IS NOT NULL AND uscc_status = 'verified'"
+        " AND subject_name IS NOT NULL GROUP BY uscc"
+    ).all()
+    if not rows:
+        return 0
+    frame = pl.DataFrame(
+        rows, schema={"uscc": pl.String, "name": pl.String, "kind": pl.String}, orient="row"
+    ).with_columns(
+        pl.coalesce(
+            pl.col("kind"), pl.col("uscc").map_elements(default_subject_kind, pl.String)
+        ).alias("kind"),
+        normalize_name_expr(pl.col("name")).alias("name_norm"),
+        pl.lit("verified").alias("uscc_status"),
+        pl.lit(source_label).alias("source"),
+    )
+    insert_subjects(conn, frame)
+    conn.exec_driver_sql(
+        "UPDATE stage SET subject_id = s.id, match_state = 'created' FROM subject s"
+        " WHERE stage.subject_id IS NULL AND stage.uscc IS NOT NULL AND s.uscc = stage.uscc"
+    )
+    return frame.height
+
+
+def _apply(
+    conn: Connection,
+    rtype: RecordType,
+    dept_id: int,
+    batch_id: int,
+    catalog: Catalog,
+    result: BatchResult,
+) -> None:
+    conn.exec_driver_sql(
+        "UPDATE stage SET outcome = CASE"
+        " WHEN prev_id IS NOT NULL AND prev_hash = content_hash THEN 'unchanged'"
+        " WHEN subject_id IS NULL THEN 'pending'"
+        " WHEN prev_id IS NOT NULL THEN 'corrected'"
+        " ELSE 'new' END"
+    )
+    counts = dict(
+        conn.exec_driver_sql("SELECT outcome, COUNT(*) FROM stage GROUP BY outcome").all()
+    )
+    result.inserted = int(counts.get("new", 0))
+    result.corrected = int(counts.get("corrected", 0))
+    result.unchanged = int(counts.get("unchanged", 0))
+    result.pending = int(counts.get("pending", 0))
+    total_new = result.inserted + result.corrected
+    now = ts(conn, clock.now())
+    if total_new:
+        first_id = allocate_ids(
+            conn,
+            "credit_record",
+            int(conn.exec_driver_sql("SELECT COALESCE(MAX(seq), 0) + 1 FROM stage").scalar_one()),
+        )
+        conn.execute(
+            text(
+                "INSERT INTO credit_record (subject_id, id, record_type, category, department_id,"
+                " source_record_id, version, content_hash, batch_id, catalog_version, polarity,"
+                " disclosure, title, decided_on, valid_until, amount_fen, data, created_at,"
+                " penalty_class, class_source, class_reason, publicity_until, publicity_rule,"
+                " status, is_current)"
+                " SELECT subject_id, :first + seq, :rt, :cat, :dept, source_record_id,"
+                " COALESCE(prev_version, 0) + 1, content_hash, :batch, :cv, :pol, :disc, title,"
+                " decided_on, valid_until, amount_fen, " + json_param(conn, "data") + ", :now,"
+                " penalty_class, class_source, class_reason, publicity_until, publicity_rule,"
+                " 'active', true FROM stage WHERE outcome IN ('new', 'corrected')"
+            ),
+            {
+                "first": first_id,
+                "rt": rtype.code,
+                "cat": rtype.category,
+                "dept": dept_id,
+                "batch": batch_id,
+                "cv": catalog.version,
+                "pol": rtype.polarity,
+                "disc": rtype.disclosure,
+                "now": now,
+            },
+        )
+        if result.corrected:
+            _record_corrections(conn, first_id, batch_id, now)
+    if result.pending:
+        parked = _park_pending(conn, rtype, dept_id, batch_id)
+        result.unchanged += result.pending - parked
+        result.pending = parked
+
+
+def _record_corrections(conn: Connection, first_id: int, batch_id: int, now: object) -> None:
+    """The superseded version stops counting; a ``corrected`` event links old and new."""
+    conn.exec_driver_sql(
+        "UPDATE credit_record SET is_current = false, status = 'corrected'"
+        " WHERE id IN (SELECT prev_id FROM stage WHERE outcome = 'corrected')"
+    )
+    n = int(
+        conn.exec_driver_sql("SELECT COUNT(*) FROM stage WHERE outcome = 'corrected'").scalar_one()
+    )
+    first_event = allocate_ids(conn, "record_event", n)
+    data_expr = (
+        "CAST('{\"new_record_id\": ' || CAST(:first + seq AS TEXT) || '}' AS JSON)"
+        if conn.dialect.name == "postgresql"
+        else "json_object('new_record_id', :first + seq)"
+    )
+    conn.execute(
+        text(
+            "INSERT INTO record_event (id, record_id, subject_id, kind, effective_on, occurred_at,"
+            " batch_id, actor, data)"
+            " SELECT :ev + ROW_NUMBER() OVER (ORDER BY seq) - 1, prev_id, prev_subject_id,"
+            " 'corrected', :today, :now, :batch, NULL, "
+            + data_expr
+            + " FROM stage WHERE outcome = 'corrected'"
+        ),
+        {
+            "ev": first_event,
+            "first": first_id,
+            "today": clock.today(),
+            "now": now,
+            "batch": batch_id,
+        },
+    )
+
+
+def _park_pending(conn: Connection, rtype: RecordType, dept_id: int, batch_id: int) -> int:
+    """Unmatched and ambiguous rows wait, complete, for an operator. A row the department sends
+    again while it still waits replaces the waiting one rather than queueing twice."""
+    import json
+
+    # A row re-sent unchanged while it still waits is the same row: it stays as it is.
+    conn.execute(
+        text(
+            "UPDATE stage SET outcome = 'unchanged' WHERE outcome = 'pending' AND EXISTS ("
+            " SELECT 1 FROM pending_match p WHERE p.status = 'pending'"
+            " AND p.department_id = :dept AND p.record_type = :rt"
+            " AND " + _json_get(conn, "p.payload", "source_record_id") + " = stage.source_record_id"
+            " AND " + _json_get(conn, "p.payload", "content_hash") + " = stage.content_hash)"
+        ),
+        {"dept": dept_id, "rt": rtype.code},
+    )
+    rows = conn.exec_driver_sql(
+        "SELECT " + ", ".join(STAGE_NAMES) + ", n_candidates FROM stage WHERE outcome = 'pending'"
+    ).all()
+    if not rows:
+        return 0
+    items = [dict(zip([*STAGE_NAMES, "n_candidates"], r, strict=True)) for r in rows]
+    ids = [it["source_record_id"] for it in items]
+    pending_table = "pending_match"
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        conn.execute(
+            text(
+                f"UPDATE {pending_table} SET status = 'superseded' WHERE status = 'pending'"
+                " AND department_id = :dept AND record_type = :rt"
+                " AND " + _json_get(conn, "payload", "source_record_id") + " IN :ids"
+            ).bindparams(_expanding("ids")),
+            {"dept": dept_id, "rt": rtype.code, "ids": part},
+        )
+    candidates = _candidates(conn)
+    first = allocate_ids(conn, pending_table, len(items))
+    now = ts(conn, clock.now())
+    out = []
+    for i, it in enumerate(items):
+        payload = {
+            k: (v.isoformat() if isinstance(v, dt.date) else v)
+            for k, v in it.items()
+            if k not in ("seq", "n_candidates")
+        }
+        reason = "ambiguous" if (it["n_candidates"] or 0) > 1 else "unmatched"
+        out.append(
+            (
+                first + i,
+                batch_id,
+                dept_id,
+                rtype.code,
+                it["row_number"],
+                it["subject_name"],
+                it["name_norm"],
+                it["uscc"],
+                reason,
+                json.dumps(candidates.get(it["seq"], [])),
+                json.dumps(payload, ensure_ascii=False),
+                "pending",
+                now,
+            )
+        )
+    bulk_insert(
+        conn,
+        pending_table,
+        [
+            "id",
+            "batch_id",
+            "department_id",
+            "record_type",
+            "row_number",
+            "subject_name",
+            "name_norm",
+            "uscc",
+            "reason",
+            "candidates",
+            "payload",
+            "status",
+            "created_at",
+        ],
+        out,
+    )
+    return len(out)
+
+
+def _candidates(conn: Connection) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {}
+    for seq, sid in conn.exec_driver_sql(
+        "SELECT DISTINCT st.seq, sn.subject_id FROM stage st JOIN subject_name sn"
+        " ON sn.name_norm = st.name_norm WHERE st.outcome = 'pending' ORDER BY 1, 2"
+    ):
+        found.setdefault(int(seq), []).append(int(sid))
+    return found
+
+
+def _json_get(conn: Connection, column: str, key: str) -> str:
+    if conn.dialect.name == "postgresql":
+        return f"({column}::jsonb ->> '{key}')"
+    return f"json_extract({column}, '$.{key}')"
+
+
+def _expanding(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name, expanding=True)
+
+
+def iter_errors(errors: pl.DataFrame) -> Iterable[dict[str, Any]]:
+    return errors.iter_rows(named=True)

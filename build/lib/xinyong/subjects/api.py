@@ -1,0 +1,70 @@
+"""Subject routes: search, one subject, its profile."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from xinyong.core.deps import get_session
+from xinyong.core.errors import DomainError
+from xinyong.core.security import Caller, optional_department
+from xinyong.records.profile import build_profile, subject_view
+from xinyong.subjects.search import search_subjects
+from xinyong.subjects.service import find_subject, former_names
+
+router = APIRouter(prefix="/api/v1/subjects", tags=["信用主体"])
+
+
+def _subject_or_404(session: Session, code: str) -> Any:
+    subject = find_subject(session, code)
+    if subject is None:
+        raise DomainError("SUBJECT_NOT_FOUND", f"未找到信用主体「{code}」", status=404)
+    return subject
+
+
+@router.get("", summary="搜索信用主体（代码、名称、曾用名，支持部分名称与模糊匹配）")
+def search(
+    q: str = Query(..., min_length=1, max_length=100, description="统一社会信用代码或名称"),
+    page: int = Query(1, ge=1, le=500),
+    size: int = Query(20, ge=1, le=100),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    result = search_subjects(session, q, limit=size, offset=(page - 1) * size)
+    return {
+        "query": result.query,
+        "total": result.total,
+        "total_is_estimate": result.total_is_estimate,
+        "page": page,
+        "size": size,
+        "items": result.items,
+    }
+
+
+@router.get("/{code}", summary="信用主体基本信息")
+def get_subject(
+    code: str,
+    caller: Caller | None = Depends(optional_department),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    subject = _subject_or_404(session, code)
+    view = "government" if caller else "public"
+    return subject_view(subject, view, former_names(session, subject.id))
+
+
+@router.get("/{code}/profile", summary="一企一档：主体信息及按目录分类的全部信用记录")
+def get_profile(
+    code: str,
+    view: Literal["public", "government"] = Query(
+        "public", description="public：公开视图；government：政务视图（需部门接口密钥）"
+    ),
+    caller: Caller | None = Depends(optional_department),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    if view == "government" and caller is None:
+        raise DomainError(
+            "AUTH_KEY_REQUIRED", "政务视图需要部门接口密钥（请求头 X-API-Key）", status=401
+        )
+    subject = _subject_or_404(session, code)
+    return build_profile(session, subject, view)
