@@ -43,7 +43,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # not hold its staging rows in memory (target: ≤ 500 MB peak for such a file).
     cur.execute("PRAGMA temp_store=FILE")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
-    cur.execute("PRAGMA mmap_size=268435456")
+    # no mmap: mapped pages count as resident memory, and a 5M-row ingest must stay under 500 MB
+    cur.execute("PRAGMA mmap_size=0")
     cur.close()
 
 
