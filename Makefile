@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: setup run test lint bench demo clean system-deps
+.PHONY: setup run test lint bench bench-quick demo clean system-deps
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,9 +36,17 @@ test: setup
 lint: setup
 	$(BIN)/ruff check xinyong tests benchmarks
 
+# Full size (1M subjects / 20M records, generated once into var/bench and database xinyong_bench;
+# ~15 min the first time, ~30 GB of disk). `make bench-quick` runs small sizes in minutes.
 bench: setup
 	@bash scripts/ensure-postgres.sh
+	@dpkg -s wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m benchmarks.run_all
+
+bench-quick: setup
+	@bash scripts/ensure-postgres.sh
+	@dpkg -s wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m benchmarks.run_all --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

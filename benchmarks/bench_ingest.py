@@ -112,8 +112,9 @@ def run_one(kind: str, rows: int, subjects: int) -> list[Figure]:
                              actor="bench")
         ours = time.perf_counter() - t
         with eng.connect() as conn:
+            cols = ", ".join("CAST(data AS TEXT)" if c == "data" else c for c in RECORD_COLUMNS)
             written = conn.exec_driver_sql(
-                f"SELECT {', '.join(RECORD_COLUMNS)} FROM credit_record ORDER BY subject_id, id"
+                f"SELECT {cols} FROM credit_record ORDER BY subject_id, id"
             ).all()
     finally:
         set_engine(None)

@@ -146,7 +146,15 @@ def bulk_insert(
         if conn.dialect.name == "postgresql":
             _copy_frame(conn, table, columns, rows)
             return rows.height
-        rows = rows.rows()
+        # an iterator, not a list: the rows of a chunk never all exist as Python tuples at once
+        raw = conn.connection.driver_connection
+        placeholders = ", ".join("?" for _ in columns)
+        cur = raw.cursor()
+        cur.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows.iter_rows()
+        )
+        cur.close()
+        return rows.height
     if not rows:
         return 0
     raw = conn.connection.driver_connection

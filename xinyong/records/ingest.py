@@ -525,7 +525,7 @@ def _copy_stage(conn: Connection, staged: pl.DataFrame) -> None:
         return
     if conn.dialect.name == "sqlite":
         staged = staged.with_columns(pl.col(pl.Date).cast(pl.String))
-    bulk_insert(conn, "stage", STAGE_NAMES, staged.rows())
+    bulk_insert(conn, "stage", STAGE_NAMES, staged)
 
 
 # ---------------------------------------------------------------------------- set-based steps
