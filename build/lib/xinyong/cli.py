@@ -127,6 +127,26 @@ def demo(
     console.print_json(json.dumps(summary, ensure_ascii=False))
 
 
+@app.command()
+def scale(
+    subjects: int = typer.Option(1_000_000, help="主体数量"),
+    records: int = typer.Option(20_000_000, help="信用记录数量"),
+    seed: int = typer.Option(7, help="随机种子"),
+) -> None:
+    """生成规模测试数据（默认 100 万主体、2000 万条记录），供性能基准使用。"""
+    from xinyong.core.db import get_engine
+    from xinyong.core.migrate import upgrade
+    from xinyong.scale import generate_scale
+
+    engine = get_engine()
+    upgrade(engine)
+    try:
+        summary = generate_scale(engine, subjects=subjects, records=records, seed=seed)
+    except DomainError as exc:
+        _fail(exc)
+    console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+
+
 # ---------------------------------------------------------------------------- ingest
 
 

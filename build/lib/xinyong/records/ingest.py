@@ -525,7 +525,7 @@ def _copy_stage(conn: Connection, staged: pl.DataFrame) -> None:
         return
     if conn.dialect.name == "sqlite":
         staged = staged.with_columns(pl.col(pl.Date).cast(pl.String))
-    bulk_insert(conn, "stage", STAGE_NAMES, staged.rows())
+    bulk_insert(conn, "stage", STAGE_NAMES, staged)
 
 
 # ---------------------------------------------------------------------------- set-based steps
@@ -680,11 +680,14 @@ def _apply(
                 " disclosure, title, decided_on, valid_until, amount_fen, data, created_at,"
                 " penalty_class, class_source, class_reason, publicity_until, publicity_rule,"
                 " status, is_current)"
-                " SELECT subject_id, :first + seq, :rt, :cat, :dept, source_record_id,"
+                " SELECT subject_id, :first + ROW_NUMBER() OVER (ORDER BY subject_id, seq) - 1,"
+                " :rt, :cat, :dept, source_record_id,"
                 " COALESCE(prev_version, 0) + 1, content_hash, :batch, :cv, :pol, :disc, title,"
                 " decided_on, valid_until, amount_fen, " + json_param(conn, "data") + ", :now,"
                 " penalty_class, class_source, class_reason, publicity_until, publicity_rule,"
                 " 'active', true FROM stage WHERE outcome IN ('new', 'corrected')"
+                # in the clustered key's order: B-tree appends instead of page splits
+                " ORDER BY subject_id, seq"
             ),
             {
                 "first": first_id,
@@ -699,14 +702,16 @@ def _apply(
             },
         )
         if result.corrected:
-            _record_corrections(conn, first_id, batch_id, now)
+            _record_corrections(conn, dept_id, rtype.code, batch_id, now)
     if result.pending:
         parked = _park_pending(conn, rtype, dept_id, batch_id)
         result.unchanged += result.pending - parked
         result.pending = parked
 
 
-def _record_corrections(conn: Connection, first_id: int, batch_id: int, now: object) -> None:
+def _record_corrections(
+    conn: Connection, dept_id: int, record_type: str, batch_id: int, now: object
+) -> None:
     """The superseded version stops counting; a ``corrected`` event links old and new."""
     conn.exec_driver_sql(
         "UPDATE credit_record SET is_current = false, status = 'corrected'"
@@ -716,10 +721,16 @@ def _record_corrections(conn: Connection, first_id: int, batch_id: int, now: obj
         conn.exec_driver_sql("SELECT COUNT(*) FROM stage WHERE outcome = 'corrected'").scalar_one()
     )
     first_event = allocate_ids(conn, "record_event", n)
+    # the new version, found by its unique key (ids are numbered in clustered order)
+    new_id = (
+        "(SELECT r.id FROM credit_record r WHERE r.department_id = :dept"
+        " AND r.record_type = :rt AND r.source_record_id = stage.source_record_id"
+        " AND r.version = stage.prev_version + 1)"
+    )
     data_expr = (
-        "CAST('{\"new_record_id\": ' || CAST(:first + seq AS TEXT) || '}' AS JSON)"
+        "CAST('{\"new_record_id\": ' || CAST(" + new_id + " AS TEXT) || '}' AS JSON)"
         if conn.dialect.name == "postgresql"
-        else "json_object('new_record_id', :first + seq)"
+        else "json_object('new_record_id', " + new_id + ")"
     )
     conn.execute(
         text(
@@ -732,7 +743,8 @@ def _record_corrections(conn: Connection, first_id: int, batch_id: int, now: obj
         ),
         {
             "ev": first_event,
-            "first": first_id,
+            "dept": dept_id,
+            "rt": record_type,
             "today": clock.today(),
             "now": now,
             "batch": batch_id,

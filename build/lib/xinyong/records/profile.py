@@ -13,9 +13,10 @@ page or endpoint can forget it.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy import Date, Select, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -133,6 +134,50 @@ def subject_view(subject: Subject, view: View, former: list[str]) -> dict[str, A
     return out
 
 
+@lru_cache(maxsize=8)
+def _profile_statement(view: View, natural_person: bool) -> Select[Any]:
+    """One prepared statement per view: building the visibility expression on every request
+    cost more than running the query. ``today`` and the subject are bound parameters."""
+    r = CreditRecord
+    stmt = (
+        select(
+            r.id,
+            r.record_type,
+            r.category,
+            r.department_id,
+            r.title,
+            r.decided_on,
+            r.valid_until,
+            r.amount_fen,
+            r.penalty_class,
+            r.class_source,
+            r.class_reason,
+            r.publicity_until,
+            r.publicity_rule,
+            r.status,
+            r.is_current,
+            r.version,
+            r.disclosure,
+            r.data,
+            r.catalog_version,
+            r.source_record_id,
+            Department.name.label("department_name"),
+        )
+        .outerjoin(Department, Department.id == r.department_id)
+        .where(
+            r.subject_id == bindparam("subject_id"),
+            visible_clause(
+                view,
+                bindparam("today", type_=Date()),  # type: ignore[arg-type]
+                "natural_person" if natural_person else None,
+            ),
+        )
+    )
+    if view != "government":
+        stmt = stmt.where(r.is_current.is_(True))
+    return stmt.order_by(r.decided_on.desc(), r.id.desc())
+
+
 def build_profile(
     session: Session, subject: Subject, view: View, today: dt.date | None = None
 ) -> dict[str, Any]:
@@ -140,36 +185,8 @@ def build_profile(
 
     today = today or clock.today()
     catalog = load_catalog()
-    r = CreditRecord
-    cols = (
-        r.id,
-        r.record_type,
-        r.category,
-        r.department_id,
-        r.title,
-        r.decided_on,
-        r.valid_until,
-        r.amount_fen,
-        r.penalty_class,
-        r.class_source,
-        r.class_reason,
-        r.publicity_until,
-        r.publicity_rule,
-        r.status,
-        r.is_current,
-        r.version,
-        r.disclosure,
-        r.data,
-        r.catalog_version,
-        r.source_record_id,
-    )
-    stmt = select(*cols).where(
-        r.subject_id == subject.id, visible_clause(view, today, subject.kind)
-    )
-    if view != "government":
-        stmt = stmt.where(r.is_current.is_(True))
-    rows = session.execute(stmt.order_by(r.decided_on.desc(), r.id.desc())).all()
-    depts = department_names(session, {int(row.department_id) for row in rows})
+    stmt = _profile_statement(view, subject.kind == "natural_person")
+    rows = session.execute(stmt, {"subject_id": subject.id, "today": today}).all()
     groups: dict[str, list[dict[str, Any]]] = {c.code: [] for c in catalog.categories}
     for row in rows:
         rtype = catalog.types.get(row.record_type)
@@ -198,7 +215,7 @@ def build_profile(
                 "is_current": row.is_current,
                 "version": row.version,
                 "disclosure": row.disclosure,
-                "source_department": depts.get(row.department_id),
+                "source_department": row.department_name,
                 "source_record_id": row.source_record_id if view != "public" else None,
                 "catalog_version": row.catalog_version,
                 "fields": _labelled(rtype, data),

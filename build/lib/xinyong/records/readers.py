@@ -88,13 +88,24 @@ def read_csv(stream: IO[bytes], name: str = "") -> Source:
         stream.read(3)
     parse = pacsv.ParseOptions(newlines_in_values=True)
     try:
-        # First pass reads only the header; the second forces every column to text, because
-        # type inference would turn codes like "0001" into numbers and lose their zeros.
+        # The header is parsed on its own copy of the first line(s): a probe reader on the same
+        # stream would read ahead and take bytes away from the real reader's first block.
+        # Every column is then read as text, because type inference would turn codes like "0001"
+        # into numbers and lose their zeros.
+        start = 3 if encoding == "utf-8-sig" else 0
+        stream.seek(start)
+        head = stream.readline()
+        # a header cell may be quoted and hold a line break: read until the quotes balance
+        while head.count(b'"') % 2 and (more := stream.readline()):
+            head += more
         probe = pacsv.open_csv(
-            stream, read_options=pacsv.ReadOptions(encoding=py_encoding), parse_options=parse
+            io.BytesIO(head),
+            read_options=pacsv.ReadOptions(encoding=py_encoding, use_threads=False),
+            parse_options=parse,
         )
         header = _clean_header(probe.schema.names)
-        stream.seek(3 if encoding == "utf-8-sig" else 0)
+        probe.close()
+        stream.seek(start)
         names = [f"c{i}" for i in range(len(header))]
         reader = pacsv.open_csv(
             stream,

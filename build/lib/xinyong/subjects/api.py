@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from xinyong.core.deps import get_session
+from xinyong.core.deps import get_session, json_response
 from xinyong.core.errors import DomainError
 from xinyong.core.security import Caller, optional_department
 from xinyong.records.profile import build_profile, subject_view
@@ -30,16 +31,18 @@ def search(
     page: int = Query(1, ge=1, le=500),
     size: int = Query(20, ge=1, le=100),
     session: Session = Depends(get_session),
-) -> dict[str, Any]:
+) -> Response:
     result = search_subjects(session, q, limit=size, offset=(page - 1) * size)
-    return {
-        "query": result.query,
-        "total": result.total,
-        "total_is_estimate": result.total_is_estimate,
-        "page": page,
-        "size": size,
-        "items": result.items,
-    }
+    return json_response(
+        {
+            "query": result.query,
+            "total": result.total,
+            "total_is_estimate": result.total_is_estimate,
+            "page": page,
+            "size": size,
+            "items": result.items,
+        }
+    )
 
 
 @router.get("/{code}", summary="信用主体基本信息")
@@ -61,10 +64,10 @@ def get_profile(
     ),
     caller: Caller | None = Depends(optional_department),
     session: Session = Depends(get_session),
-) -> dict[str, Any]:
+) -> Response:
     if view == "government" and caller is None:
         raise DomainError(
             "AUTH_KEY_REQUIRED", "政务视图需要部门接口密钥（请求头 X-API-Key）", status=401
         )
     subject = _subject_or_404(session, code)
-    return build_profile(session, subject, view)
+    return json_response(build_profile(session, subject, view))

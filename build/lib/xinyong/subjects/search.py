@@ -27,6 +27,7 @@ from xinyong.subjects.names import normalize_name
 
 CANDIDATE_CAP = 3000
 FUZZY_MIN_SCORE = 0.5
+FUZZY_GRAMS = 4
 USCC_LIKE = re.compile(r"^[0-9A-Z]{6,18}$")
 
 
@@ -112,7 +113,11 @@ def search_subjects(session: Session, q: str, *, limit: int = 20, offset: int = 
             rare = sorted(grams, key=lambda g: stats[g])
             estimate = stats[rare[0]] > CANDIDATE_CAP
             _substring(conn, norm, rare, add)
-        if len([h for h in hits.values() if h.rank < 5]) < offset + limit:
+        # Fuzzy matching is for queries that found (almost) nothing: a typo, a missing
+        # character. When the name itself or names starting with it were found, it only adds
+        # noise and most of the time.
+        found_name = any(h.rank < 3 for h in hits.values())
+        if not found_name and len(hits) < offset + limit:
             _fuzzy(conn, norm, grams, stats, add)
 
     ordered = sorted(hits.values(), key=lambda h: (h.rank, h.subject_id))
@@ -161,10 +166,13 @@ def _substring(conn: Any, norm: str, rare: list[str], add: Any) -> None:
 
 
 def _fuzzy(conn: Any, norm: str, grams: list[str], stats: dict[str, int], add: Any) -> None:
-    usable = [g for g in grams if 0 < stats.get(g, 0) <= CANDIDATE_CAP * 10]
+    # The rarest few bigrams decide: common ones ("有限", "公司") match half the registry.
+    usable = sorted(
+        (g for g in grams if 0 < stats.get(g, 0) <= CANDIDATE_CAP), key=lambda g: stats[g]
+    )[:FUZZY_GRAMS]
     if len(usable) < 2:
         return
-    need = max(2, int(len(grams) * FUZZY_MIN_SCORE))
+    need = max(2, int(len(usable) * FUZZY_MIN_SCORE))
     rows = conn.execute(
         text(
             "SELECT g.subject_id, COUNT(*) AS hits FROM subject_name_gram g WHERE g.gram IN :grams"
@@ -185,9 +193,11 @@ def _fuzzy(conn: Any, norm: str, grams: list[str], stats: dict[str, int], add: A
     )
     for sid, shared in rows:
         name = names.get(sid, "")
-        score = 2 * int(shared) / (len(grams) + max(1, len(name) - 1))
+        # share of the query's distinctive bigrams the name holds, then closeness of length
+        score = int(shared) / len(usable)
+        length_gap = abs(len(name) - len(norm)) / max(len(norm), 1)
         if score >= FUZZY_MIN_SCORE:
-            add(int(sid), 5 + (1 - score), "fuzzy")
+            add(int(sid), 5 + (1 - score) + min(length_gap, 0.99) / 10, "fuzzy")
 
 
 def _describe(conn: Any, page: list[Hit], norm: str) -> list[dict[str, Any]]:
