@@ -557,7 +557,10 @@ def compute_publicity(
     published = _c("published")
     out = out.with_columns(
         (dept.is_not_null() & (dept < _c("max")).fill_null(False)).alias(_T + "dept_earlier"),
-        (~published & dept.is_null()).alias(_T + "hidden"),
+        # Not published stays not published, except where the rules let a department publish
+        # anyway (NDRC 轻微 from 2026-04-01, at most 3 months): SAMR order No. 45 publishes only
+        # ordinary-procedure penalties, whatever date a department sends.
+        (~published & (dept.is_null() | _c("rule").str.starts_with("samr"))).alias(_T + "hidden"),
     )
     until = (
         pl.when(_c("hidden"))
