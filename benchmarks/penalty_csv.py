@@ -10,6 +10,8 @@ import numpy as np
 import polars as pl
 from sqlalchemy.engine import Engine
 
+from xinyong.synth import VIOLATIONS  # the same realistic violations as the demo
+
 # canonical field → 双公示 header (the first alias of profile dual_publicity_penalty)
 HEADERS = {
     "subject_name": "行政相对人名称",
@@ -28,16 +30,6 @@ HEADERS = {
     "authority": "处罚机关",
     "source_unit": "数据来源单位",
 }
-VIOLATIONS = [
-    ("未按规定公示年度报告", "《企业信息公示暂行条例》第八条"),
-    ("销售不符合食品安全标准的食品", "《中华人民共和国食品安全法》第一百二十四条"),
-    ("未依法取得排污许可证排放污染物", "《中华人民共和国环境保护法》第六十三条"),
-    ("虚假宣传", "《中华人民共和国反不正当竞争法》第二十条"),
-    ("未按规定办理纳税申报", "《中华人民共和国税收征收管理法》第六十二条"),
-    ("特种设备未经定期检验继续使用", "《中华人民共和国特种设备安全法》第八十四条"),
-    ("消防设施未保持完好有效", "《中华人民共和国消防法》第六十条"),
-    ("未取得施工许可证擅自施工", "《建筑工程施工许可管理办法》第十二条"),
-]
 KINDS = ["警告", "罚款", "警告;罚款", "罚款;没收违法所得", "通报批评", "责令停产停业;罚款"]
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余")
 GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍建国红志文斌")
