@@ -32,7 +32,7 @@ from benchmarks.common import (
     print_table,
     save_figures,
 )
-from benchmarks.penalty_csv import load_subjects, write_penalty_csv
+from benchmarks.penalty_csv import penalty_csv_once
 from xinyong.core.db import make_engine
 from xinyong.scale import RECORD_COLUMNS, generate_scale
 
@@ -54,17 +54,7 @@ def ingest_db(kind: str, subjects: int, name: str = "ingest") -> str:
 
 
 def csv_for(url: str, subjects: int, rows: int) -> Path:
-    path = bench_dir() / f"penalties-{subjects}-{rows}.csv"
-    if not path.exists():
-        eng = make_engine(url)
-        try:
-            subj = load_subjects(eng)
-        finally:
-            eng.dispose()
-        tmp = path.with_suffix(".tmp")
-        write_penalty_csv(tmp, subj, rows)
-        tmp.rename(path)
-    return path
+    return penalty_csv_once(url, bench_dir() / f"penalties-{subjects}-{rows}.csv", rows)
 
 
 def _raw_insert_seconds(kind: str, url: str, rows: list[tuple]) -> float:

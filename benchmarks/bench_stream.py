@@ -60,21 +60,11 @@ def _run_child(args: list[str]) -> tuple[dict, float, float]:
 
 def run(rows: int = 5_000_000, subjects: int = 100_000) -> list[Figure]:
     from benchmarks.bench_ingest import ingest_db
-    from benchmarks.penalty_csv import load_subjects, write_penalty_csv
-    from xinyong.core.db import make_engine
+    from benchmarks.penalty_csv import penalty_csv_once
 
     url = ingest_db("sqlite", subjects, name="stream")
-    path = bench_dir() / f"penalties-stream-{subjects}-{rows}.csv"
     t = time.perf_counter()
-    if not path.exists():
-        eng = make_engine(url)
-        try:
-            subj = load_subjects(eng)
-        finally:
-            eng.dispose()
-        tmp = path.with_suffix(".tmp")
-        write_penalty_csv(tmp, subj, rows)
-        tmp.rename(path)
+    path = penalty_csv_once(url, bench_dir() / f"penalties-stream-{subjects}-{rows}.csv", rows)
     gen_s = time.perf_counter() - t
     size_mb = path.stat().st_size / 1e6
     _, base_mb, _ = _run_child(["baseline"])

@@ -110,3 +110,19 @@ def write_penalty_csv(path: Path, subjects: pl.DataFrame, rows: int, *, seed: in
                 frame = frame.rename(HEADERS)
             frame.write_csv(f, include_header=start == 0)
     return path
+
+
+def penalty_csv_once(url: str, path: Path, rows: int) -> Path:
+    """Generate the CSV for the subjects of database ``url`` once; later runs reuse it."""
+    if not path.exists():
+        from xinyong.core.db import make_engine
+
+        eng = make_engine(url)
+        try:
+            subj = load_subjects(eng)
+        finally:
+            eng.dispose()
+        tmp = path.with_suffix(".tmp")
+        write_penalty_csv(tmp, subj, rows)
+        tmp.rename(path)
+    return path

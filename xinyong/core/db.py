@@ -8,7 +8,7 @@ on SQLite and ``COPY`` on PostgreSQL are the fastest ways in (see STACK-NOTES.md
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -145,19 +145,12 @@ def bulk_insert(
             return 0
         if conn.dialect.name == "postgresql":
             _copy_frame(conn, table, columns, rows)
-            return rows.height
-        # an iterator, not a list: the rows of a chunk never all exist as Python tuples at once
-        raw = conn.connection.driver_connection
-        placeholders = ", ".join("?" for _ in columns)
-        cur = raw.cursor()
-        cur.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows.iter_rows()
-        )
-        cur.close()
+        else:
+            # an iterator, not a list: a chunk's rows never all exist as Python tuples at once
+            _executemany(conn, table, columns, rows.iter_rows())
         return rows.height
     if not rows:
         return 0
-    raw = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         buf = io.StringIO()
         write = buf.write
@@ -165,14 +158,22 @@ def bulk_insert(
             write("\t".join(_copy_text(v) for v in row))
             write("\n")
         cols = ", ".join(columns)
+        raw = conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
             copy.write(buf.getvalue())
-        return len(rows)
-    placeholders = ", ".join("?" for _ in columns)
-    cur = raw.cursor()
-    cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
-    cur.close()
+    else:
+        _executemany(conn, table, columns, rows)
     return len(rows)
+
+
+def _executemany(
+    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """SQLite: one prepared INSERT run over all rows in the caller's transaction."""
+    marks = ", ".join("?" for _ in columns)
+    cur = conn.connection.driver_connection.cursor()
+    cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+    cur.close()
 
 
 def _copy_frame(conn: Connection, table: str, columns: Sequence[str], frame: pl.DataFrame) -> None:
