@@ -2,7 +2,8 @@
 
 1. Service layer: p50/p99 of ``build_profile(session, subject, "government")`` over random
    subjects (a new session per call, as a request has); target p99 ≤ 5 ms. Reference, same run,
-   same subjects: the raw ``SELECT * FROM credit_record WHERE subject_id = ?`` on the driver.
+   same subjects: the raw ``SELECT`` of the subject's records (``credit_record`` joined with
+   ``credit_record_detail`` on their common key) on the driver.
 2. HTTP: one uvicorn worker serving the app on a free loopback port; a bounded load generator
    (wrk with a Lua script choosing random codes, or an asyncio+httpx client when wrk is
    missing) drives ``GET /api/v1/subjects/{uscc}/profile`` for ~10 s at a few connections;
@@ -76,7 +77,11 @@ def service_latency(engine: Any, kind: str, sample: list[tuple[int, str]]) -> li
         with engine.connect() as conn:
             raw = conn.connection.driver_connection
             mark = "?" if kind == "sqlite" else "%s"
-            sql = f"SELECT * FROM credit_record WHERE subject_id = {mark}"
+            sql = (
+                "SELECT r.*, d.data, d.class_reason FROM credit_record r"
+                " JOIN credit_record_detail d ON d.subject_id = r.subject_id AND d.id = r.id"
+                f" WHERE r.subject_id = {mark}"
+            )
             cur = raw.cursor()
             n_records = 0
             for sid in ids:

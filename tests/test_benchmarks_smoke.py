@@ -80,6 +80,17 @@ def test_scale_is_valid_and_resumable(kind: str) -> None:
             q = conn.exec_driver_sql
             assert q("SELECT COUNT(*) FROM subject").scalar_one() == SUBJECTS
             assert q("SELECT COUNT(*) FROM credit_record").scalar_one() == RECORDS
+            # one detail row per record, same key
+            assert q(
+                "SELECT COUNT(*) FROM credit_record r JOIN credit_record_detail d"
+                " ON d.subject_id = r.subject_id AND d.id = r.id"
+            ).scalar_one() == RECORDS
+            assert q("SELECT COUNT(*) FROM credit_record_detail").scalar_one() == RECORDS
+            # repaired/revoked records carry the date their status changed, after the decision
+            assert q(
+                "SELECT COUNT(*) FROM credit_record WHERE (status = 'active')"
+                " = (status_since IS NOT NULL) OR status_since < decided_on"
+            ).scalar_one() == 0
             codes = q("SELECT uscc FROM subject ORDER BY id LIMIT 200").scalars().all()
             assert all(uscc.is_valid(c) for c in codes)
             assert q("SELECT COUNT(DISTINCT record_type) FROM credit_record").scalar_one() >= 10

@@ -31,6 +31,12 @@ app.add_typer(records_app, name="records")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(catalog_app, name="catalog")
 
+from xinyong.evaluation.cli import evaluate_command, explain_command, models_app  # noqa: E402
+
+app.add_typer(models_app, name="models")
+app.command("evaluate")(evaluate_command)
+app.command("explain")(explain_command)
+
 console = Console()
 BATCH_STATUS = {"running": "进行中", "committed": "已入库", "rejected": "已拒收", "failed": "失败"}
 err = Console(stderr=True)

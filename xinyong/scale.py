@@ -11,8 +11,9 @@ shaped like the real thing:
 * records: a skewed number per subject (lognormal, mean ``records / subjects``; many subjects
   have a handful, a few have hundreds), a record-type mix dominated by licences, inspections
   and tax ratings, dates over the last five years, ``data`` JSON with the catalog fields of each
-  type. They are written straight into ``credit_record`` (every column, ids from
-  :func:`allocate_ids`), in chunks sorted by ``(subject_id, id)`` — the clustered key on SQLite.
+  type. They are written straight into ``credit_record`` and ``credit_record_detail`` (every
+  column, ids from :func:`allocate_ids`), in chunks sorted by ``(subject_id, id)`` — the
+  clustered key of both tables on SQLite.
 
 Generation is column-wise (NumPy/Polars), never a Python loop per row. Each chunk is its own
 transaction, and chunk boundaries are a pure function of the seed, so an interrupted run
@@ -531,7 +532,7 @@ def generate_records(
     catalog: Any,
     dept_ids: dict[str, int],
 ) -> pl.DataFrame:
-    """Every column of ``credit_record`` for the given subjects (``subject_id``, ``name``,
+    """Every column of ``credit_record`` and ``credit_record_detail`` for the given subjects (``subject_id``, ``name``,
     ``uscc``, ``city``), sorted by (subject_id, id)."""
     rng = np.random.default_rng([seed, 3, chunk_no])
     n = int(counts.sum())
@@ -688,6 +689,16 @@ def _typed_part(
         .then(pl.lit("revoked"))
         .otherwise(pl.lit("active"))
     )
+    # a repair or revocation took effect some days after the decision (never after today)
+    status_since = (
+        pl.when(status != "active")
+        .then(
+            pl.min_horizontal(
+                pl.col("decided_on") + pl.duration(days=30 + r % 700), pl.lit(today, pl.Date)
+            )
+        )
+        .otherwise(pl.lit(None, pl.Date))
+    )
     title = pl.col(f"f_{title_src}").cast(pl.String) if title_src in fields else number
     return with_fields.select(
         pl.col("subject_id").cast(pl.Int64),
@@ -719,6 +730,7 @@ def _typed_part(
         publicity_until.alias("publicity_until"),
         rule.alias("publicity_rule"),
         status.alias("status"),
+        status_since.alias("status_since"),
         pl.lit(True).alias("is_current"),
     ).with_columns(
         # 32 hex characters, like the md5 the ingest path stores (a synthetic stand-in).
@@ -755,16 +767,16 @@ RECORD_COLUMNS = [
     "decided_on",
     "valid_until",
     "amount_fen",
-    "data",
     "created_at",
     "penalty_class",
     "class_source",
-    "class_reason",
     "publicity_until",
     "publicity_rule",
     "status",
+    "status_since",
     "is_current",
 ]
+DETAIL_COLUMNS = ["subject_id", "id", "data", "class_reason"]
 
 
 # --------------------------------------------------------------------------- writing
@@ -1005,25 +1017,28 @@ def generate_scale(
             now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds") if sqlite else now
         )
 
-        def prepare(job: tuple[int, int, int]) -> tuple[int, Any, float]:
+        def prepare(job: tuple[int, int, int]) -> tuple[int, Any, Any, float]:
             k, a, b = job
             t = time.perf_counter()
             sub = subj_all.slice(a - offset0, b - a)
             start_id = first_id + int(counts[offset0:a].sum())
             frame = generate_records(seed, k, sub, counts[a:b], start_id, today, catalog, dept_ids)
-            frame = frame.with_columns(pl.lit(created).alias("created_at")).select(RECORD_COLUMNS)
-            return frame.height, prepared_payload(frame, sqlite), time.perf_counter() - t
+            frame = frame.with_columns(pl.lit(created).alias("created_at"))
+            narrow = prepared_payload(frame.select(RECORD_COLUMNS), sqlite)
+            wide = prepared_payload(frame.select(DETAIL_COLUMNS), sqlite)
+            return frame.height, narrow, wide, time.perf_counter() - t
 
         # Generation (Polars, mostly outside the GIL) of chunk k+1 overlaps the write of chunk k.
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(prepare, todo[0])
             for i in range(len(todo)):
-                n, payload, t_gen = pending.result()
+                n, narrow, wide, t_gen = pending.result()
                 if i + 1 < len(todo):
                     pending = pool.submit(prepare, todo[i + 1])
                 t_write = time.perf_counter()
-                with engine.begin() as conn:
-                    write_payload(conn, "credit_record", RECORD_COLUMNS, payload)
+                with engine.begin() as conn:  # both tables of a chunk, or neither
+                    write_payload(conn, "credit_record", RECORD_COLUMNS, narrow)
+                    write_payload(conn, "credit_record_detail", DETAIL_COLUMNS, wide)
                 t_end = time.perf_counter()
                 written += n
                 inserted += n
@@ -1086,6 +1101,7 @@ def _analyze(engine: Engine) -> None:
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM (ANALYZE) credit_record")
+            conn.exec_driver_sql("VACUUM (ANALYZE) credit_record_detail")
             conn.exec_driver_sql("VACUUM (ANALYZE) subject")
             conn.exec_driver_sql("VACUUM (ANALYZE) subject_name")
             conn.exec_driver_sql("VACUUM (ANALYZE) subject_name_gram")

@@ -25,7 +25,7 @@ REQUIRED_TYPES = {
 
 def test_shipped_catalog_loads() -> None:
     cat = load_catalog()
-    assert cat.version == "2024.1"
+    assert cat.version == "2024.2"
     assert set(cat.types) >= REQUIRED_TYPES
     assert len(cat.digest) == 64
     assert [c.order for c in cat.categories] == list(range(1, 13))

@@ -11,7 +11,7 @@ from tests.records.helpers import BYD, HUAWEI, department, penalty, subjects
 from xinyong.core import clock
 from xinyong.core.db import session_scope
 from xinyong.records.ingest import ingest_records
-from xinyong.records.models import CreditRecord
+from xinyong.records.models import CreditRecord, CreditRecordDetail
 from xinyong.records.profile import build_profile
 from xinyong.subjects.service import find_subject
 
@@ -48,7 +48,10 @@ def test_views_and_publicity_boundaries(engine: Engine) -> None:
     assert recs["S-2024"].penalty_class == "serious"
     assert recs["S-2024"].publicity_until == dt.date(2027, 1, 15)
     assert recs["M-2026"].penalty_class == "minor"
-    assert "处罚类别" in (recs["S-2024"].class_reason or "") or recs["S-2024"].class_reason
+    with session_scope() as s:
+        detail = s.get(CreditRecordDetail, (recs["S-2024"].subject_id, recs["S-2024"].id))
+        assert detail is not None and "吊销" in (detail.class_reason or "")
+        assert detail.data["doc_number"] == "S-2024"
 
     # on the last day of the period the general penalty is still public; the day after, not
     assert "G-2025" in _titles(_profile(HUAWEI[0], "public", dt.date(2026, 6, 10)))

@@ -35,7 +35,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TYPE_KEYS = {
     "code", "label", "category", "polarity", "disclosure", "publicity", "legal_basis",
     "description", "key_field", "key_template", "title_field", "date_field",
-    "valid_until_field", "amount_field", "fields",
+    "valid_until_field", "amount_field", "outcome_field", "fields",
 }  # fmt: skip
 _FIELD_KEYS = {"name", "type", "required", "label", "values", "aliases", "description"}
 # Which field type each role needs: a date role must hold a date, the amount summed by
@@ -44,6 +44,9 @@ _ROLE_TYPES = {
     "date_field": {"date"},
     "valid_until_field": {"date"},
     "amount_field": {"money"},
+    # The outcome (tax grade, inspection result, …) is stored on the record as an enum code so
+    # that evaluation can filter on it inside the one aggregate pass.
+    "outcome_field": {"enum"},
 }
 
 
@@ -178,7 +181,10 @@ def _parse_type(raw: Any, path: Path, categories: set[str], families: set[str]) 
         raise _err("CATALOG_SUBJECT_FIELDS", f"{where}：id_number 字段类型须为 id_number")
 
     roles: dict[str, str | None] = {}
-    for role in ("key_field", "title_field", "date_field", "valid_until_field", "amount_field"):
+    for role in (
+        "key_field", "title_field", "date_field", "valid_until_field", "amount_field",
+        "outcome_field",
+    ):
         value = raw.get(role)
         if value is not None and value not in by_name:
             raise _err("CATALOG_ROLE_FIELD", f"{where}：{role}“{value}”不是本类别的字段")
@@ -210,6 +216,7 @@ def _parse_type(raw: Any, path: Path, categories: set[str], families: set[str]) 
         date_field=roles["date_field"],
         valid_until_field=roles["valid_until_field"],
         amount_field=roles["amount_field"],
+        outcome_field=roles["outcome_field"],
         fields=fields,
         description=raw.get("description"),
         key_template=key_template,

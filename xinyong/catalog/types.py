@@ -110,6 +110,7 @@ class RecordType:
     valid_until_field: str | None
     amount_field: str | None
     fields: tuple[FieldSpec, ...]
+    outcome_field: str | None = None
     description: str | None = None
     # When one field is not enough to identify a record (a tax rating per year), a template
     # over fields such as "{taxpayer_number}/{year}"; ``default_profile`` uses it.
@@ -129,6 +130,11 @@ class RecordType:
     def required_fields(self) -> tuple[str, ...]:
         return tuple(spec.name for spec in self.fields if spec.required)
 
+    def outcome_values(self) -> tuple[str, ...]:
+        """The enum codes the outcome field can take (empty when the type has none)."""
+        spec = self.field(self.outcome_field) if self.outcome_field else None
+        return tuple(spec.values or ()) if spec else ()
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
@@ -145,6 +151,7 @@ class RecordType:
             "date_field": self.date_field,
             "valid_until_field": self.valid_until_field,
             "amount_field": self.amount_field,
+            "outcome_field": self.outcome_field,
             "fields": [spec.to_dict() for spec in self.fields],
         }
 

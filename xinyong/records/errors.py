@@ -12,6 +12,11 @@ class IngestError(DomainError):
     """
 
 
+class RecordError(DomainError):
+    """A state change of one record that cannot be made (unknown record or status, a record
+    already superseded by a correction, …)."""
+
+
 # Stable error codes of row validation, with the Chinese sentence template for each.
 ROW_ERRORS: dict[str, str] = {
     "FIELD_REQUIRED": "必填字段「{label}」为空，请补全后重新报送",

@@ -38,7 +38,7 @@ from xinyong.core import clock
 from xinyong.core.config import get_settings
 from xinyong.core.db import bulk_insert
 from xinyong.core.models import allocate_ids
-from xinyong.core.sqlutil import json_param, temp_table, ts
+from xinyong.core.sqlutil import day, json_param, temp_table, ts
 from xinyong.departments.models import Department
 from xinyong.records.errors import IngestError, row_message
 from xinyong.records.models import Batch, BatchError
@@ -66,6 +66,7 @@ STAGE_COLUMNS: list[tuple[str, str]] = [
     ("decided_on", "DATE"),
     ("valid_until", "DATE"),
     ("amount_fen", "BIGINT"),
+    ("record_outcome", "VARCHAR(24)"),
     ("penalty_class", "VARCHAR(8)"),
     ("class_source", "VARCHAR(12)"),
     ("class_reason", "TEXT"),
@@ -478,6 +479,7 @@ def _stage_frame(
         col_or_null(rtype.date_field, pl.Date()).alias("decided_on"),
         col_or_null(rtype.valid_until_field, pl.Date()).alias("valid_until"),
         col_or_null(rtype.amount_field, pl.Int64()).alias("amount_fen"),
+        col_or_null(rtype.outcome_field, pl.String()).cast(pl.String).alias("record_outcome"),
         col_or_null("penalty_class", pl.String()).alias("penalty_class"),
         col_or_null("class_source", pl.String()).alias("class_source"),
         col_or_null("class_reason", pl.String()).alias("class_reason"),
@@ -673,18 +675,20 @@ def _apply(
             "credit_record",
             int(conn.exec_driver_sql("SELECT COALESCE(MAX(seq), 0) + 1 FROM stage").scalar_one()),
         )
+        # The same numbering in both statements (seq is unique, so the order is total): each
+        # detail row gets the id of its record without a second pass over the stage.
+        new_id = ":first + ROW_NUMBER() OVER (ORDER BY subject_id, seq) - 1"
         conn.execute(
             text(
                 "INSERT INTO credit_record (subject_id, id, record_type, category, department_id,"
                 " source_record_id, version, content_hash, batch_id, catalog_version, polarity,"
-                " disclosure, title, decided_on, valid_until, amount_fen, data, created_at,"
-                " penalty_class, class_source, class_reason, publicity_until, publicity_rule,"
+                " disclosure, title, decided_on, valid_until, amount_fen, outcome, created_at,"
+                " penalty_class, class_source, publicity_until, publicity_rule,"
                 " status, is_current)"
-                " SELECT subject_id, :first + ROW_NUMBER() OVER (ORDER BY subject_id, seq) - 1,"
-                " :rt, :cat, :dept, source_record_id,"
+                " SELECT subject_id, " + new_id + ", :rt, :cat, :dept, source_record_id,"
                 " COALESCE(prev_version, 0) + 1, content_hash, :batch, :cv, :pol, :disc, title,"
-                " decided_on, valid_until, amount_fen, " + json_param(conn, "data") + ", :now,"
-                " penalty_class, class_source, class_reason, publicity_until, publicity_rule,"
+                " decided_on, valid_until, amount_fen, record_outcome, :now,"
+                " penalty_class, class_source, publicity_until, publicity_rule,"
                 " 'active', true FROM stage WHERE outcome IN ('new', 'corrected')"
                 # in the clustered key's order: B-tree appends instead of page splits
                 " ORDER BY subject_id, seq"
@@ -701,6 +705,15 @@ def _apply(
                 "now": now,
             },
         )
+        conn.execute(
+            text(
+                "INSERT INTO credit_record_detail (subject_id, id, data, class_reason)"
+                " SELECT subject_id, " + new_id + ", " + json_param(conn, "data") + ","
+                " class_reason FROM stage WHERE outcome IN ('new', 'corrected')"
+                " ORDER BY subject_id, seq"
+            ),
+            {"first": first_id},
+        )
         if result.corrected:
             _record_corrections(conn, dept_id, rtype.code, batch_id, now)
     if result.pending:
@@ -713,9 +726,13 @@ def _record_corrections(
     conn: Connection, dept_id: int, record_type: str, batch_id: int, now: object
 ) -> None:
     """The superseded version stops counting; a ``corrected`` event links old and new."""
-    conn.exec_driver_sql(
-        "UPDATE credit_record SET is_current = false, status = 'corrected'"
-        " WHERE id IN (SELECT prev_id FROM stage WHERE outcome = 'corrected')"
+    conn.execute(
+        text(
+            "UPDATE credit_record SET is_current = false, status = 'corrected',"
+            " status_since = :today WHERE id IN (SELECT prev_id FROM stage"
+            " WHERE outcome = 'corrected')"
+        ),
+        {"today": day(conn, clock.today())},
     )
     n = int(
         conn.exec_driver_sql("SELECT COUNT(*) FROM stage WHERE outcome = 'corrected'").scalar_one()

@@ -3,8 +3,13 @@
 Records are facts. A record row's fact columns are written once and never changed; what changes
 is how a record is shown and counted, and that is decided by events (``record_event``). The
 columns marked *projection* below are the current state folded from those events, kept on the
-row so that profiles and batch evaluation read one clustered table; ``xinyong records
-rebuild-state`` recomputes them from the events alone.
+row so that profiles and batch evaluation read one clustered table.
+
+A record is stored in two tables with the same key ``(subject_id, id)``, both clustered by
+subject: ``credit_record`` holds the narrow columns that rules, counts and batch evaluation read
+(a set-based scan of 20M rows must stay close to a bare GROUP BY over a narrow table), and
+``credit_record_detail`` holds the wide payload (the catalog fields as JSON, the reason of the
+penalty class) that only a profile shows. Every writer writes both in the same transaction.
 """
 
 from __future__ import annotations
@@ -99,15 +104,19 @@ class CreditRecord(Base):
     decided_on: Mapped[dt.date | None] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)  # money in 分, exact
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    # The enum code of the type's outcome field (tax grade, inspection result, …), so that
+    # evaluation filters on it in its one aggregate pass without reading the payload.
+    outcome: Mapped[str | None] = mapped_column(String(24))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     # --- projection (folded from record_event) ---
     penalty_class: Mapped[str | None] = mapped_column(String(8))
     class_source: Mapped[str | None] = mapped_column(String(12))  # department / rule / operator
-    class_reason: Mapped[str | None] = mapped_column(Text)
     publicity_until: Mapped[dt.date | None] = mapped_column(Date)
     publicity_rule: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
+    # Effective date of the event that last changed ``status`` (NULL while the status is still
+    # the initial ``active``): an evaluation as of an earlier date still sees the old status.
+    status_since: Mapped[dt.date | None] = mapped_column(Date)
     is_current: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     __table_args__ = (
         PrimaryKeyConstraint("subject_id", "id"),
@@ -119,6 +128,26 @@ class CreditRecord(Base):
             "version",
             unique=True,
         ),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class CreditRecordDetail(Base):
+    """The wide part of a credit record, one row per ``credit_record`` row, same key.
+
+    Kept apart so that scans over ``credit_record`` read narrow rows; a profile reads both
+    tables by the same primary-key range of its subject.
+    """
+
+    __tablename__ = "credit_record_detail"
+    subject_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # the record type's catalog fields as the department sent them (validated, typed)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    # why the penalty class is what it is (Chinese), penalties only (projection)
+    class_reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        PrimaryKeyConstraint("subject_id", "id"),
         {"sqlite_with_rowid": False},
     )
 

@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from xinyong.catalog.loader import load_catalog
 from xinyong.core import clock
 from xinyong.departments.models import Department
-from xinyong.records.models import CreditRecord
+from xinyong.records.models import CreditRecord, CreditRecordDetail
 from xinyong.subjects.models import Subject
 
 View = Literal["public", "subject", "government"]
@@ -139,6 +139,7 @@ def _profile_statement(view: View, natural_person: bool) -> Select[Any]:
     """One prepared statement per view: building the visibility expression on every request
     cost more than running the query. ``today`` and the subject are bound parameters."""
     r = CreditRecord
+    d = CreditRecordDetail
     stmt = (
         select(
             r.id,
@@ -151,21 +152,26 @@ def _profile_statement(view: View, natural_person: bool) -> Select[Any]:
             r.amount_fen,
             r.penalty_class,
             r.class_source,
-            r.class_reason,
+            d.class_reason,
             r.publicity_until,
             r.publicity_rule,
             r.status,
+            r.status_since,
             r.is_current,
             r.version,
             r.disclosure,
-            r.data,
+            d.data,
             r.catalog_version,
             r.source_record_id,
             Department.name.label("department_name"),
         )
+        # The detail row has the same key: one primary-key seek per record, inside the
+        # subject's range of the detail table (both tables are clustered by subject).
+        .join(d, and_(d.subject_id == r.subject_id, d.id == r.id))
         .outerjoin(Department, Department.id == r.department_id)
         .where(
             r.subject_id == bindparam("subject_id"),
+            d.subject_id == bindparam("subject_id"),
             visible_clause(
                 view,
                 bindparam("today", type_=Date()),  # type: ignore[arg-type]
@@ -212,6 +218,7 @@ def build_profile(
                 "publicity_rule": row.publicity_rule,
                 "status": row.status,
                 "status_label": STATUS_LABELS.get(row.status, row.status),
+                "status_since": row.status_since.isoformat() if row.status_since else None,
                 "is_current": row.is_current,
                 "version": row.version,
                 "disclosure": row.disclosure,

@@ -15,9 +15,17 @@ from sqlalchemy.orm import Session
 from xinyong.catalog.loader import load_catalog
 from xinyong.core import clock
 from xinyong.core.models import allocate_ids
-from xinyong.core.sqlutil import json_param, ts
-from xinyong.records.errors import IngestError
-from xinyong.records.models import Batch, BatchError, CreditRecord, PendingMatch, RecordEvent
+from xinyong.core.sqlutil import day, json_param, ts
+from xinyong.records.errors import IngestError, RecordError
+from xinyong.records.models import (
+    RECORD_STATUSES,
+    Batch,
+    BatchError,
+    CreditRecord,
+    CreditRecordDetail,
+    PendingMatch,
+    RecordEvent,
+)
 from xinyong.subjects.models import Subject
 
 ERROR_REPORT_HEADER = ["行号", "字段", "错误代码", "错误说明", "原始值"]
@@ -137,11 +145,11 @@ def _insert_record_from_payload(conn: Connection, pending: PendingMatch, subject
         text(
             "INSERT INTO credit_record (subject_id, id, record_type, category, department_id,"
             " source_record_id, version, content_hash, batch_id, catalog_version, polarity,"
-            " disclosure, title, decided_on, valid_until, amount_fen, data, created_at,"
-            " penalty_class, class_source, class_reason, publicity_until, publicity_rule, status,"
+            " disclosure, title, decided_on, valid_until, amount_fen, outcome, created_at,"
+            " penalty_class, class_source, publicity_until, publicity_rule, status,"
             " is_current) VALUES (:sid, :id, :rt, :cat, :dept, :srid, :ver, :hash, :batch, :cv,"
-            " :pol, :disc, :title, :decided, :valid, :amount, " + json_param(conn, ":data") + ","
-            " :now, :pc, :cs, :cr, :pu, :pr, 'active', true)"
+            " :pol, :disc, :title, :decided, :valid, :amount, :outcome, :now, :pc, :cs, :pu, :pr,"
+            " 'active', true)"
         ),
         {
             "sid": subject_id,
@@ -160,21 +168,33 @@ def _insert_record_from_payload(conn: Connection, pending: PendingMatch, subject
             "decided": payload.get("decided_on"),
             "valid": payload.get("valid_until"),
             "amount": payload.get("amount_fen"),
-            "data": payload["data"],
+            "outcome": payload.get("record_outcome"),
             "now": now,
             "pc": payload.get("penalty_class"),
             "cs": payload.get("class_source"),
-            "cr": payload.get("class_reason"),
             "pu": payload.get("publicity_until"),
             "pr": payload.get("publicity_rule"),
+        },
+    )
+    conn.execute(
+        text(
+            "INSERT INTO credit_record_detail (subject_id, id, data, class_reason)"
+            " VALUES (:sid, :id, " + json_param(conn, ":data") + ", :cr)"
+        ),
+        {
+            "sid": subject_id,
+            "id": record_id,
+            "data": payload["data"],
+            "cr": payload.get("class_reason"),
         },
     )
     if prev is not None:
         conn.execute(
             text(
-                "UPDATE credit_record SET is_current = false, status = 'corrected' WHERE id = :id"
+                "UPDATE credit_record SET is_current = false, status = 'corrected',"
+                " status_since = :today WHERE id = :id"
             ),
-            {"id": prev.id},
+            {"id": prev.id, "today": day(conn, clock.today())},
         )
         add_event(
             conn,
@@ -335,7 +355,17 @@ def correct_class(
 
     if penalty_class not in ("minor", "general", "serious"):
         raise IngestError("CLASS_INVALID", "失信程度只能是 轻微、一般 或 严重")
-    rec = session.scalar(select(CreditRecord).where(CreditRecord.id == record_id))
+    conn = session.connection()
+    r, d = CreditRecord.__table__.c, CreditRecordDetail.__table__.c
+    rec = conn.execute(
+        select(r.subject_id, r.record_type, r.penalty_class, r.publicity_until, d.data)
+        .join_from(
+            CreditRecord.__table__,
+            CreditRecordDetail.__table__,
+            (d.subject_id == r.subject_id) & (d.id == r.id),
+        )
+        .where(r.id == record_id)
+    ).first()
     if rec is None:
         raise NotFound(f"信用记录 {record_id} 不存在")
     rtype = load_catalog().type(rec.record_type)
@@ -352,28 +382,114 @@ def correct_class(
         if col in frame.columns:
             frame = frame.with_columns(pl.col(col).str.to_date(strict=False))
     out = compute_publicity(frame, rtype).row(0, named=True)
-    old = {"penalty_class": rec.penalty_class, "publicity_until": rec.publicity_until}
-    rec.penalty_class = penalty_class
-    rec.class_source = "operator"
-    rec.class_reason = reason
-    rec.publicity_until = out.get("publicity_until")
-    rec.publicity_rule = out.get("publicity_rule")
-    session.flush()
+    conn.execute(
+        CreditRecord.__table__.update()
+        .where(r.subject_id == rec.subject_id, r.id == record_id)
+        .values(
+            penalty_class=penalty_class,
+            class_source="operator",
+            publicity_until=out.get("publicity_until"),
+            publicity_rule=out.get("publicity_rule"),
+        )
+    )
+    conn.execute(
+        CreditRecordDetail.__table__.update()
+        .where(d.subject_id == rec.subject_id, d.id == record_id)
+        .values(class_reason=reason)
+    )
     add_event(
-        session.connection(),
+        conn,
         record_id=record_id,
         subject_id=rec.subject_id,
         kind="class_corrected",
         actor=actor,
         data={
-            "from": old["penalty_class"],
+            "from": rec.penalty_class,
             "to": penalty_class,
             "reason": reason,
-            "old_publicity_until": old["publicity_until"].isoformat()
-            if old["publicity_until"]
+            "old_publicity_until": rec.publicity_until.isoformat()
+            if rec.publicity_until
             else None,
         },
     )
+
+
+# The event kind written for a change to each status; going back to ``active`` is a
+# reinstatement (e.g. an objection rejected, a revocation undone by a court).
+STATUS_EVENT_KINDS = {
+    "active": "reinstated",
+    "revoked": "revoked",
+    "repaired": "repaired",
+    "objection_pending": "objection_pending",
+}
+
+
+def change_record_status(
+    conn: Connection | Session,
+    *,
+    record_id: int,
+    status: str,
+    effective_on: dt.date | None = None,
+    actor: str | None = None,
+    reason: str | None = None,
+    batch_id: int | None = None,
+) -> int:
+    """Change the status of a current record (revoked, repaired, objection pending, or back to
+    active): a ``record_event`` of that kind is written and the projection (``status``,
+    ``status_since``) follows it. Returns the event id.
+
+    ``effective_on`` (default: today) is the day the change takes effect, which an evaluation
+    as of an earlier day compares with ``status_since``. ``corrected`` is not set here: a
+    correction is a new version sent by the department (ingest).
+    """
+    if isinstance(conn, Session):
+        conn = conn.connection()
+    if status not in RECORD_STATUSES:
+        raise RecordError(
+            "RECORD_STATUS_INVALID",
+            f"记录状态「{status}」无效，可用的状态为：{'、'.join(STATUS_EVENT_KINDS)}",
+        )
+    if status not in STATUS_EVENT_KINDS:
+        raise RecordError(
+            "RECORD_STATUS_NOT_SETTABLE",
+            "「已更正」状态只能由部门重新报送更正后的记录产生，不能直接设置",
+        )
+    r = CreditRecord.__table__.c
+    row = conn.execute(
+        select(r.subject_id, r.status, r.is_current).where(r.id == record_id)
+    ).first()
+    if row is None:
+        raise RecordError("RECORD_NOT_FOUND", f"信用记录 {record_id} 不存在", status=404)
+    if not row.is_current:
+        raise RecordError(
+            "RECORD_NOT_CURRENT",
+            f"信用记录 {record_id} 已被更正后的新版本取代，请对当前版本操作",
+            status=409,
+        )
+    if row.status == status:
+        raise RecordError(
+            "RECORD_STATUS_UNCHANGED", f"信用记录 {record_id} 的状态已是「{status}」", status=409
+        )
+    effective = effective_on or clock.today()
+    data: dict[str, Any] = {"from": row.status, "to": status}
+    if reason:
+        data["reason"] = reason
+    event_id = add_event(
+        conn,
+        record_id=record_id,
+        subject_id=int(row.subject_id),
+        kind=STATUS_EVENT_KINDS[status],
+        data=data,
+        effective_on=effective,
+        batch_id=batch_id,
+        actor=actor,
+    )
+    conn.execute(
+        CreditRecord.__table__.update()
+        .where(r.subject_id == row.subject_id, r.id == record_id)
+        .values(status=status, status_since=effective)
+    )
+    return event_id
 
 
 def sweep_publicity(session: Session, today: dt.date | None = None) -> int:

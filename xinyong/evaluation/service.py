@@ -1,0 +1,727 @@
+"""The evaluation service: model versions, batch and incremental evaluation, results, history.
+
+The only place that writes evaluation tables. A batch evaluation reads the records once (one
+aggregate query), scores all subjects in Polars and rewrites the model's results in bulk; an
+incremental evaluation runs the same query restricted to some subjects. Both append a history
+row for every subject whose result changed; a history row whose grade differs from its
+``prev_grade`` is a grade-change event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import polars as pl
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.engine import Connection, Engine
+
+from xinyong.catalog.loader import load_catalog
+from xinyong.core import clock
+from xinyong.core.db import bulk_insert
+from xinyong.core.errors import DomainError
+from xinyong.core.models import allocate_ids
+from xinyong.evaluation.features import department_ids, features_frame
+from xinyong.evaluation.models import (
+    EvaluationHistory,
+    EvaluationModel,
+    EvaluationResult,
+    EvaluationRun,
+)
+from xinyong.evaluation.scoring import score_frame, split_codes
+from xinyong.evaluation.spec import (
+    EvalModel,
+    ModelError,
+    builtin_files,
+    parse_model_text,
+    resolve,
+)
+
+RESULT_COLUMNS = ("subject_id", "score", "grade", "colour", "tags", "vetoes")
+Progress = Callable[[str, int, int], None]
+
+
+class ModelNotFound(DomainError):
+    def __init__(self, name: str, version: str | None = None) -> None:
+        what = f"{name}@{version}" if version else name
+        super().__init__(
+            "MODEL_NOT_FOUND", f"找不到评价模型 {what}（或该模型没有已启用的版本）", status=404
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Model versions
+
+
+@lru_cache(maxsize=64)
+def _resolved(text_: str, base_text: str | None, departments: frozenset[str]) -> EvalModel:
+    # Cached by content: a stored version never changes, so its text is its identity.
+    mf = parse_model_text(text_)
+    base = _resolved(base_text, None, departments) if base_text is not None else None
+    return resolve(mf, text_, catalog=load_catalog(), base=base, departments=set(departments))
+
+
+def _row(conn: Connection, name: str, version: str | None) -> Any:
+    stmt = select(EvaluationModel.__table__).where(EvaluationModel.name == name)
+    if version:
+        stmt = stmt.where(EvaluationModel.version == version)
+    else:
+        stmt = stmt.where(EvaluationModel.status == "active")
+    return conn.execute(stmt).first()
+
+
+def _dept_codes(conn: Connection) -> frozenset[str]:
+    return frozenset(department_ids(conn))
+
+
+def build_model(conn: Connection, text_: str) -> EvalModel:
+    """Parse, check and resolve a model text against the catalog, the departments and, for an
+    industry model, the stored version of the general model it extends."""
+    mf = parse_model_text(text_)
+    depts = _dept_codes(conn)
+    base_text = None
+    if mf.extends:
+        base_row = _row(conn, mf.extends.model, mf.extends.version)
+        if base_row is None:
+            raise ModelError(
+                "MODEL_UNKNOWN_BASE",
+                f"找不到被扩展的模型 {mf.extends.model}@{mf.extends.version}（请先登记通用模型）",
+                where="extends",
+            )
+        base_mf = parse_model_text(base_row.text)
+        if base_mf.extends:
+            raise ModelError(
+                "MODEL_NESTED_EXTENDS", "只能扩展通用模型，不能扩展另一个行业模型", where="extends"
+            )
+        base_text = base_row.text
+    return _resolved(text_, base_text, depts)
+
+
+def get_model(conn: Connection, name: str, version: str | None = None) -> EvalModel:
+    row = _row(conn, name, version)
+    if row is None:
+        raise ModelNotFound(name, version)
+    return build_model(conn, row.text)
+
+
+def register_model(
+    conn: Connection, text_: str, *, source: str, actor: str | None = None
+) -> dict[str, Any]:
+    """Store a model file as a draft (validated). An activated version can never change."""
+    model = build_model(conn, text_)
+    existing = _row(conn, model.name, model.version)
+    now = clock.now()
+    if existing is not None:
+        if existing.sha256 == model.sha256:
+            return model_summary(existing)
+        if existing.status != "draft":
+            raise ModelError(
+                "MODEL_VERSION_IMMUTABLE",
+                f"模型 {model.key} 已启用或已停用，内容不可更改；修改后请使用新的版本号",
+                where="version",
+            )
+        if existing.source != source:
+            raise ModelError(
+                "MODEL_OWNER", f"模型 {model.key} 由 {existing.source} 登记，不能覆盖", where="name"
+            )
+        conn.execute(
+            update(EvaluationModel)
+            .where(EvaluationModel.id == existing.id)
+            .values(
+                text=text_,
+                sha256=model.sha256,
+                title=model.title,
+                visibility=model.visibility,
+                created_at=now,
+                created_by=actor,
+                extends=f"{model.extends.model}@{model.extends.version}" if model.extends else None,
+            )
+        )
+        return model_summary(_row(conn, model.name, model.version))
+    conn.execute(
+        EvaluationModel.__table__.insert().values(
+            name=model.name,
+            version=model.version,
+            title=model.title,
+            visibility=model.visibility,
+            status="draft",
+            source=source,
+            extends=f"{model.extends.model}@{model.extends.version}" if model.extends else None,
+            text=text_,
+            sha256=model.sha256,
+            created_at=now,
+            created_by=actor,
+        )
+    )
+    return model_summary(_row(conn, model.name, model.version))
+
+
+def activate_model(
+    conn: Connection, name: str, version: str, *, actor: str | None = None
+) -> dict[str, Any]:
+    row = _row(conn, name, version)
+    if row is None:
+        raise ModelNotFound(name, version)
+    if row.status == "active":
+        return model_summary(row)
+    build_model(conn, row.text)  # still valid against today's catalog and departments
+    conn.execute(
+        update(EvaluationModel)
+        .where(EvaluationModel.name == name, EvaluationModel.status == "active")
+        .values(status="retired")
+    )
+    conn.execute(
+        update(EvaluationModel)
+        .where(EvaluationModel.id == row.id)
+        .values(status="active", activated_at=clock.now(), activated_by=actor)
+    )
+    return model_summary(_row(conn, name, version))
+
+
+def sync_builtin_models(conn: Connection, *, activate: bool = True) -> list[dict[str, Any]]:
+    """Register the shipped model files; activate each whose name has no active version yet."""
+    texts = [p.read_text(encoding="utf-8") for p in builtin_files()]
+    # General models first: an industry model needs its base registered.
+    texts.sort(key=lambda t: parse_model_text(t).extends is not None)
+    out = []
+    for t in texts:
+        summary = register_model(conn, t, source="builtin", actor="system")
+        if activate and _row(conn, summary["name"], None) is None:
+            summary = activate_model(conn, summary["name"], summary["version"], actor="system")
+        out.append(summary)
+    return out
+
+
+def model_summary(row: EvaluationModel) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "version": row.version,
+        "title": row.title,
+        "visibility": row.visibility,
+        "status": row.status,
+        "source": row.source,
+        "extends": row.extends,
+        "sha256": row.sha256,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+        "activated_at": row.activated_at.isoformat() if row.activated_at else None,
+        "activated_by": row.activated_by,
+    }
+
+
+def list_models(conn: Connection, *, include_government: bool = True) -> list[dict[str, Any]]:
+    stmt = select(EvaluationModel.__table__).order_by(EvaluationModel.name, EvaluationModel.id)
+    if not include_government:
+        stmt = stmt.where(EvaluationModel.visibility == "public")
+    return [model_summary(r) for r in conn.execute(stmt)]
+
+
+def active_models(conn: Connection) -> list[EvalModel]:
+    rows = (
+        conn.execute(
+            select(EvaluationModel.__table__)
+            .where(EvaluationModel.status == "active")
+            .order_by(EvaluationModel.name)
+        )
+        .all()
+    )
+    return [build_model(conn, r.text) for r in rows]
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def compute(
+    conn: Connection,
+    model: EvalModel,
+    as_of: dt.date,
+    subject_ids: Sequence[int] | None = None,
+) -> pl.DataFrame:
+    """Features and scores of the subjects in scope (or of ``subject_ids``), nothing written."""
+    features, _ = features_frame(conn, model, as_of, department_ids(conn), subject_ids)
+    return score_frame(model, features)
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    model: str
+    version: str
+    as_of: dt.date
+    subjects: int
+    changed: int
+    distribution: dict[str, int]
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "model": self.model,
+            "version": self.version,
+            "as_of": self.as_of.isoformat(),
+            "subjects": self.subjects,
+            "changed": self.changed,
+            "distribution": self.distribution,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def distribution(frame: pl.DataFrame, model: EvalModel) -> dict[str, int]:
+    col = "grade" if model.leaves else "colour"
+    counts = frame.group_by(col).len()
+    out = {str(k) if k is not None else "无": int(n) for k, n in counts.iter_rows()}
+    order = model.grade_codes if model.leaves else [c.code for c in model.colours]
+    return {k: out.get(k, 0) for k in order} | {k: v for k, v in out.items() if k not in order}
+
+
+def _current(conn: Connection, model: EvalModel, subject_ids: Sequence[int] | None) -> pl.DataFrame:
+    sql = (
+        "SELECT subject_id, score, grade, colour, tags, vetoes FROM evaluation_result"
+        " WHERE model_name = :m"
+    )
+    if subject_ids is not None:
+        sql += f" AND subject_id IN ({', '.join(str(int(i)) for i in subject_ids) or 'NULL'})"
+    rows = conn.execute(text(sql), {"m": model.name}).all()
+    schema = {
+        "subject_id": pl.Int64,
+        "score": pl.Float64,
+        "grade": pl.Utf8,
+        "colour": pl.Utf8,
+        "tags": pl.Utf8,
+        "vetoes": pl.Utf8,
+    }
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    return pl.DataFrame([list(r) for r in rows], schema=schema, orient="row")
+
+
+def _write(
+    conn: Connection,
+    model: EvalModel,
+    as_of: dt.date,
+    results: pl.DataFrame,
+    run_id: int,
+    subject_ids: Sequence[int] | None,
+) -> int:
+    new = results.select(RESULT_COLUMNS)
+    old = _current(conn, model, subject_ids).rename(
+        {c: f"old_{c}" for c in RESULT_COLUMNS if c != "subject_id"}
+    )
+    joined = new.join(old, on="subject_id", how="left")
+    differs = pl.any_horizontal(
+        pl.col(c).ne_missing(pl.col(f"old_{c}")) for c in RESULT_COLUMNS if c != "subject_id"
+    )
+    changed = joined.filter(differs)
+    sqlite = conn.dialect.name == "sqlite"
+    as_of_value: Any = as_of.isoformat() if sqlite else as_of
+    if changed.height:
+        first = allocate_ids(conn, "evaluation_history", changed.height)
+        hist = changed.select(
+            (pl.int_range(0, pl.len(), dtype=pl.Int64) + first).alias("id"),
+            pl.lit(model.name).alias("model_name"),
+            "subject_id",
+            pl.lit(model.version).alias("model_version"),
+            pl.lit(as_of_value).alias("as_of"),
+            "score",
+            "grade",
+            "colour",
+            "tags",
+            "vetoes",
+            pl.col("old_grade").alias("prev_grade"),
+            pl.col("old_colour").alias("prev_colour"),
+            pl.lit(run_id).alias("run_id"),
+        )
+        bulk_insert(conn, "evaluation_history", hist.columns, hist)
+    stmt = delete(EvaluationResult).where(EvaluationResult.model_name == model.name)
+    if subject_ids is not None:
+        stmt = stmt.where(EvaluationResult.subject_id.in_(list(subject_ids)))
+    conn.execute(stmt)
+    rows = new.sort("subject_id").select(
+        pl.lit(model.name).alias("model_name"),
+        "subject_id",
+        pl.lit(model.version).alias("model_version"),
+        pl.lit(as_of_value).alias("as_of"),
+        "score",
+        "grade",
+        "colour",
+        "tags",
+        "vetoes",
+        pl.lit(run_id).alias("run_id"),
+    )
+    bulk_insert(conn, "evaluation_result", rows.columns, rows)
+    return changed.height
+
+
+def evaluate(
+    engine: Engine,
+    name: str,
+    *,
+    as_of: dt.date | None = None,
+    version: str | None = None,
+    actor: str | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Batch: evaluate every subject in the model's scope at ``as_of`` and store the results."""
+    as_of = as_of or clock.today()
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        model = get_model(conn, name, version)
+        if (
+            version is not None
+            and _row(conn, name, None) is not None
+            and _row(conn, name, None).version != version
+        ):
+            raise ModelError(
+                "MODEL_NOT_ACTIVE",
+                f"{model.key} 不是已启用版本；未启用的版本请用试运行（dry-run）",
+                where="version",
+            )
+        run_id = _start_run(conn, model, as_of, "batch", actor)
+        if progress:
+            progress("aggregate", 0, 3)
+        frame = compute(conn, model, as_of)
+        if progress:
+            progress("score", 1, 3)
+        changed = _write(conn, model, as_of, frame, run_id, None)
+        if progress:
+            progress("write", 2, 3)
+        result = _finish_run(conn, run_id, model, as_of, frame, changed, t0)
+    if progress:
+        progress("done", 3, 3)
+    return result
+
+
+def evaluate_subjects(
+    conn: Connection,
+    subject_ids: Iterable[int],
+    *,
+    as_of: dt.date | None = None,
+    models: Sequence[EvalModel] | None = None,
+    actor: str | None = None,
+) -> list[RunResult]:
+    """Incremental: re-evaluate these subjects with every active model (inside the caller's
+    transaction, so that a batch of records and the grades it changes commit together)."""
+    ids = sorted({int(i) for i in subject_ids})
+    if not ids:
+        return []
+    as_of = as_of or clock.today()
+    out = []
+    for model in models if models is not None else active_models(conn):
+        t0 = time.perf_counter()
+        frame = compute(conn, model, as_of, ids)
+        run_id = _start_run(conn, model, as_of, "incremental", actor)
+        changed = _write(conn, model, as_of, frame, run_id, ids)
+        out.append(_finish_run(conn, run_id, model, as_of, frame, changed, t0))
+    return out
+
+
+def evaluate_batch_subjects(
+    conn: Connection, batch_id: int, *, actor: str | None = None
+) -> list[RunResult]:
+    """The subjects an ingest batch touched, re-evaluated (set-based: one query per model)."""
+    ids = [
+        int(r[0])
+        for r in conn.execute(
+            text("SELECT DISTINCT subject_id FROM credit_record WHERE batch_id = :b"),
+            {"b": batch_id},
+        )
+    ]
+    return evaluate_subjects(conn, ids, actor=actor)
+
+
+def _start_run(
+    conn: Connection, model: EvalModel, as_of: dt.date, kind: str, actor: str | None
+) -> int:
+    res = conn.execute(
+        EvaluationRun.__table__.insert().values(
+            model_name=model.name,
+            model_version=model.version,
+            kind=kind,
+            as_of=as_of,
+            subjects=0,
+            changed=0,
+            actor=actor,
+            started_at=clock.now(),
+        )
+    )
+    return int(res.inserted_primary_key[0])
+
+
+def _finish_run(
+    conn: Connection,
+    run_id: int,
+    model: EvalModel,
+    as_of: dt.date,
+    frame: pl.DataFrame,
+    changed: int,
+    t0: float,
+) -> RunResult:
+    dist = distribution(frame, model)
+    seconds = time.perf_counter() - t0
+    conn.execute(
+        update(EvaluationRun)
+        .where(EvaluationRun.id == run_id)
+        .values(
+            subjects=frame.height,
+            changed=changed,
+            distribution=dist,
+            seconds=seconds,
+            finished_at=clock.now(),
+        )
+    )
+    return RunResult(run_id, model.name, model.version, as_of, frame.height, changed, dist, seconds)
+
+
+# --------------------------------------------------------------------------------------------
+# Dry run
+
+
+def dry_run(
+    engine: Engine,
+    *,
+    text_: str | None = None,
+    name: str | None = None,
+    version: str | None = None,
+    as_of: dt.date | None = None,
+    sample: int | None = 10_000,
+    seed: int = 0,
+    limit_changes: int = 200,
+) -> dict[str, Any]:
+    """Evaluate a draft on a sample; show the distribution and the subjects that would change
+    grade against the current results of the active version. Writes nothing."""
+    as_of = as_of or clock.today()
+    with engine.connect() as conn:
+        if text_ is not None:
+            model = build_model(conn, text_)
+        elif name is not None:
+            model = get_model(conn, name, version)
+        else:
+            raise DomainError("DRY_RUN_NO_MODEL", "请提供模型文件或模型名称与版本")
+        ids: list[int] | None = None
+        if sample is not None:
+            total = conn.scalar(text("SELECT COUNT(*) FROM subject")) or 0
+            if total > sample:
+                # Every k-th subject: a deterministic sample spread over the whole registry.
+                step = max(total // sample, 1)
+                ids = [
+                    int(r[0])
+                    for r in conn.execute(
+                        text(
+                            "SELECT id FROM subject WHERE (id + :s) % :k = 0 ORDER BY id LIMIT :n"
+                        ),
+                        {"s": seed, "k": step, "n": sample},
+                    )
+                ]
+        frame = compute(conn, model, as_of, ids)
+        current = _current(conn, model, ids if ids is not None else None)
+    joined = frame.select("subject_id", "score", "grade", "colour").join(
+        current.select(
+            "subject_id",
+            pl.col("grade").alias("current_grade"),
+            pl.col("colour").alias("current_colour"),
+        ),
+        on="subject_id",
+        how="left",
+    )
+    key = "grade" if model.leaves else "colour"
+    moved = joined.filter(
+        pl.col(key).ne_missing(pl.col(f"current_{key}")) & pl.col(f"current_{key}").is_not_null()
+    )
+    with engine.connect() as conn:
+        names = _names(conn, moved["subject_id"].head(limit_changes).to_list())
+    changes = [
+        {
+            "subject_id": r["subject_id"],
+            "name": names.get(r["subject_id"], ("", ""))[0],
+            "uscc": names.get(r["subject_id"], ("", ""))[1],
+            "score": r["score"],
+            "from": r[f"current_{key}"],
+            "to": r[key],
+        }
+        for r in moved.head(limit_changes).iter_rows(named=True)
+    ]
+    return {
+        "model": model.name,
+        "version": model.version,
+        "as_of": as_of.isoformat(),
+        "subjects": frame.height,
+        "sampled": ids is not None,
+        "distribution": distribution(frame, model),
+        "current_compared": current.height,
+        "would_change": moved.height,
+        "changes": changes,
+    }
+
+
+def _names(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    if not ids:
+        return {}
+    rows = conn.execute(
+        text(
+            f"SELECT id, name, uscc FROM subject WHERE id IN ({', '.join(str(int(i)) for i in ids)})"
+        )
+    ).all()
+    return {int(r[0]): (r[1], r[2] or "") for r in rows}
+
+
+# --------------------------------------------------------------------------------------------
+# Reading results
+
+
+def subject_results(conn: Connection, subject_id: int, *, government: bool) -> list[dict[str, Any]]:
+    """The subject's current results under every model it may see (public: public models)."""
+    stmt = (
+        select(
+            EvaluationResult.__table__,
+            EvaluationModel.title,
+            EvaluationModel.visibility,
+            EvaluationModel.text,
+        )
+        .join(
+            EvaluationModel,
+            (EvaluationModel.name == EvaluationResult.model_name)
+            & (EvaluationModel.version == EvaluationResult.model_version),
+        )
+        .where(EvaluationResult.subject_id == subject_id)
+        .order_by(EvaluationResult.model_name)
+    )
+    if not government:
+        stmt = stmt.where(EvaluationModel.visibility == "public")
+    out = []
+    for row in conn.execute(stmt).all():
+        model = build_model(conn, row.text)
+        out.append(result_dict(row, model, title=row.title, visibility=row.visibility))
+    return out
+
+
+def result_dict(res: Any, model: EvalModel, **extra: Any) -> dict[str, Any]:
+    grade_names = {g.code: g.name for g in model.grades}
+    colour_names = {c.code: c.name for c in model.colours}
+    tag_names = {t.code: t.name for t in model.tags}
+    veto_names = {v.code: v.name for v in model.vetoes}
+    as_of = res.as_of if isinstance(res.as_of, dt.date) else dt.date.fromisoformat(str(res.as_of))
+    return {
+        "model": res.model_name,
+        "version": res.model_version,
+        "as_of": as_of.isoformat(),
+        "score": res.score,
+        "grade": res.grade,
+        "grade_name": grade_names.get(res.grade or ""),
+        "colour": res.colour,
+        "colour_name": colour_names.get(res.colour or ""),
+        "tags": [{"code": c, "name": tag_names.get(c, c)} for c in split_codes(res.tags)],
+        "vetoes": [{"code": c, "name": veto_names.get(c, c)} for c in split_codes(res.vetoes)],
+        **extra,
+    }
+
+
+def history(
+    conn: Connection, subject_id: int, model_name: str, limit: int = 100
+) -> list[dict[str, Any]]:
+    rows = (
+        conn.execute(
+            select(EvaluationHistory.__table__)
+            .where(
+                EvaluationHistory.subject_id == subject_id,
+                EvaluationHistory.model_name == model_name,
+            )
+            .order_by(EvaluationHistory.id.desc())
+            .limit(limit)
+        )
+        .all()
+    )
+    return [
+        {
+            "as_of": str(r.as_of),
+            "version": r.model_version,
+            "score": r.score,
+            "grade": r.grade,
+            "prev_grade": r.prev_grade,
+            "colour": r.colour,
+            "prev_colour": r.prev_colour,
+            "tags": split_codes(r.tags),
+            "vetoes": split_codes(r.vetoes),
+            "run_id": r.run_id,
+        }
+        for r in rows
+    ]
+
+
+def grade_changes(
+    conn: Connection,
+    model_name: str,
+    since: dt.date,
+    until: dt.date | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Grade-change events of a period (the feed alerts and notifications read)."""
+    stmt = (
+        select(
+            EvaluationHistory.subject_id,
+            EvaluationHistory.as_of,
+            EvaluationHistory.prev_grade,
+            EvaluationHistory.grade,
+            EvaluationHistory.score,
+        )
+        .where(
+            EvaluationHistory.model_name == model_name,
+            EvaluationHistory.as_of >= since,
+            EvaluationHistory.prev_grade.is_not(None),
+            EvaluationHistory.prev_grade != EvaluationHistory.grade,
+        )
+        .order_by(EvaluationHistory.id)
+        .limit(limit)
+    )
+    if until is not None:
+        stmt = stmt.where(EvaluationHistory.as_of <= until)
+    rows = conn.execute(stmt).all()
+    names = _names(conn, [int(r[0]) for r in rows])
+    return [
+        {
+            "subject_id": int(r[0]),
+            "name": names.get(int(r[0]), ("", ""))[0],
+            "uscc": names.get(int(r[0]), ("", ""))[1],
+            "as_of": str(r[1]),
+            "from": r[2],
+            "to": r[3],
+            "score": r[4],
+        }
+        for r in rows
+    ]
+
+
+def runs(conn: Connection, model_name: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    stmt = select(EvaluationRun.__table__).order_by(EvaluationRun.id.desc()).limit(limit)
+    if model_name:
+        stmt = stmt.where(EvaluationRun.model_name == model_name)
+    return [
+        {
+            "id": r.id,
+            "model": r.model_name,
+            "version": r.model_version,
+            "kind": r.kind,
+            "as_of": str(r.as_of),
+            "subjects": r.subjects,
+            "changed": r.changed,
+            "distribution": r.distribution,
+            "seconds": r.seconds,
+            "actor": r.actor,
+            "started_at": r.started_at.isoformat() if r.started_at else None,
+        }
+        for r in conn.execute(stmt)
+    ]
+
+
+def count_results(conn: Connection, model_name: str) -> int:
+    return int(
+        conn.scalar(
+            select(func.count())
+            .select_from(EvaluationResult)
+            .where(EvaluationResult.model_name == model_name)
+        )
+        or 0
+    )
