@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from xinyong.catalog.loader import load_catalog
 from xinyong.core import clock
 from xinyong.core.errors import DomainError
-from xinyong.evaluation.features import department_ids, features_frame, plan
+from xinyong.evaluation.features import department_ids, features_frame, ids_in, plan
 from xinyong.evaluation.models import EvaluationResult
 from xinyong.evaluation.scoring import score_frame, split_codes
 from xinyong.evaluation.service import ModelNotFound, get_model
@@ -58,7 +58,7 @@ def explain(
         )
     model = get_model(conn, model_name, version)
     depts = department_ids(conn)
-    features, _fp = features_frame(conn, model, as_of, depts, [subject_id])
+    features, _fp = features_frame(conn, model, as_of, depts, ids_in([subject_id]))
     if features.height == 0:
         raise DomainError(
             "SUBJECT_OUT_OF_SCOPE", f"该主体不在模型“{model.title}”的评价范围内", status=404

@@ -285,22 +285,27 @@ def features_frame(
     model: EvalModel,
     as_of: dt.date,
     departments: dict[str, int],
-    subject_ids: Sequence[int] | None = None,
+    among: str | None = None,
 ) -> tuple[pl.DataFrame, FeaturePlan]:
-    """The features of every subject in scope (or of ``subject_ids``) at ``as_of``."""
+    """The features of every subject in scope at ``as_of``; ``among`` (an ``IN (…)`` SQL
+    fragment: a list of ids or a subquery) restricts it to some subjects — the incremental path,
+    which is the batch's own SQL with one more condition."""
     dialect = conn.dialect.name
     restrict_subjects = None
     restrict_records = None
-    if subject_ids is not None:
-        ids = ", ".join(str(int(i)) for i in sorted(set(subject_ids))) or "NULL"
-        restrict_subjects = f"id IN ({ids})"
-        restrict_records = f"subject_id IN ({ids})"
+    if among is not None:
+        restrict_subjects = f"id {among}"
+        restrict_records = f"subject_id {among}"
     elif is_narrow_scope(model):
         restrict_records = f"subject_id IN (SELECT id FROM subject WHERE {scope_clause(model)})"
     fp = plan(model, dialect, as_of, departments, restrict_records)
     subjects = read_subjects(conn, model, restrict_subjects)
     aggregates = read_aggregates(conn, fp)
     return assemble(model, subjects, aggregates, fp), fp
+
+
+def ids_in(ids: Sequence[int]) -> str:
+    return f"IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})"
 
 
 def department_ids(conn: Connection) -> dict[str, int]:

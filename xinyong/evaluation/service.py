@@ -24,8 +24,10 @@ from xinyong.catalog.loader import load_catalog
 from xinyong.core import clock
 from xinyong.core.db import bulk_insert
 from xinyong.core.errors import DomainError
+from xinyong.core import hooks
 from xinyong.core.models import allocate_ids
-from xinyong.evaluation.features import department_ids, features_frame
+from xinyong.core.sqlutil import temp_table
+from xinyong.evaluation.features import department_ids, features_frame, ids_in
 from xinyong.evaluation.models import (
     EvaluationHistory,
     EvaluationModel,
@@ -240,9 +242,14 @@ def compute(
     model: EvalModel,
     as_of: dt.date,
     subject_ids: Sequence[int] | None = None,
+    *,
+    among: str | None = None,
 ) -> pl.DataFrame:
-    """Features and scores of the subjects in scope (or of ``subject_ids``), nothing written."""
-    features, _ = features_frame(conn, model, as_of, department_ids(conn), subject_ids)
+    """Features and scores of the subjects in scope (or of ``subject_ids`` / ``among``, an
+    ``IN (…)`` fragment), nothing written."""
+    if subject_ids is not None:
+        among = ids_in(sorted(set(subject_ids)))
+    features, _ = features_frame(conn, model, as_of, department_ids(conn), among)
     return score_frame(model, features)
 
 
@@ -278,13 +285,13 @@ def distribution(frame: pl.DataFrame, model: EvalModel) -> dict[str, int]:
     return {k: out.get(k, 0) for k in order} | {k: v for k, v in out.items() if k not in order}
 
 
-def _current(conn: Connection, model: EvalModel, subject_ids: Sequence[int] | None) -> pl.DataFrame:
+def _current(conn: Connection, model: EvalModel, among: str | None) -> pl.DataFrame:
     sql = (
         "SELECT subject_id, score, grade, colour, tags, vetoes FROM evaluation_result"
         " WHERE model_name = :m"
     )
-    if subject_ids is not None:
-        sql += f" AND subject_id IN ({', '.join(str(int(i)) for i in subject_ids) or 'NULL'})"
+    if among is not None:
+        sql += f" AND subject_id {among}"
     rows = conn.execute(text(sql), {"m": model.name}).all()
     schema = {
         "subject_id": pl.Int64,
@@ -305,10 +312,10 @@ def _write(
     as_of: dt.date,
     results: pl.DataFrame,
     run_id: int,
-    subject_ids: Sequence[int] | None,
+    among: str | None,
 ) -> int:
     new = results.select(RESULT_COLUMNS)
-    old = _current(conn, model, subject_ids).rename(
+    old = _current(conn, model, among).rename(
         {c: f"old_{c}" for c in RESULT_COLUMNS if c != "subject_id"}
     )
     joined = new.join(old, on="subject_id", how="left")
@@ -336,10 +343,14 @@ def _write(
             pl.lit(run_id).alias("run_id"),
         )
         bulk_insert(conn, "evaluation_history", hist.columns, hist)
-    stmt = delete(EvaluationResult).where(EvaluationResult.model_name == model.name)
-    if subject_ids is not None:
-        stmt = stmt.where(EvaluationResult.subject_id.in_(list(subject_ids)))
-    conn.execute(stmt)
+    # Rows of subjects that left the scope (e.g. deregistered) go too: no stale grade remains.
+    conn.execute(
+        text(
+            "DELETE FROM evaluation_result WHERE model_name = :m"
+            + (f" AND subject_id {among}" if among is not None else "")
+        ),
+        {"m": model.name},
+    )
     rows = new.sort("subject_id").select(
         pl.lit(model.name).alias("model_name"),
         "subject_id",
@@ -395,42 +406,56 @@ def evaluate(
     return result
 
 
+# Above this many ids, an incremental run reads them from a temporary table instead of an
+# inline list (SQLite limits a statement's length; PostgreSQL plans a long IN list slowly).
+INLINE_IDS = 2_000
+
+
 def evaluate_subjects(
     conn: Connection,
-    subject_ids: Iterable[int],
+    subject_ids: Iterable[int] | None = None,
     *,
+    among: str | None = None,
     as_of: dt.date | None = None,
     models: Sequence[EvalModel] | None = None,
     actor: str | None = None,
 ) -> list[RunResult]:
-    """Incremental: re-evaluate these subjects with every active model (inside the caller's
-    transaction, so that a batch of records and the grades it changes commit together)."""
-    ids = sorted({int(i) for i in subject_ids})
-    if not ids:
-        return []
+    """Incremental: re-evaluate some subjects with every active model, inside the caller's
+    transaction (a batch of records and the grades it changes commit together).
+
+    The subjects are ``subject_ids`` or ``among``, an ``IN (…)`` fragment such as
+    ``IN (SELECT subject_id FROM stage)``: the batch's SQL with one more condition.
+    """
+    if subject_ids is not None:
+        ids = sorted({int(i) for i in subject_ids})
+        if not ids:
+            return []
+        if len(ids) <= INLINE_IDS:
+            among = ids_in(ids)
+        else:
+            temp_table(conn, "eval_subjects", "subject_id INTEGER PRIMARY KEY")
+            bulk_insert(conn, "eval_subjects", ["subject_id"], [(i,) for i in ids])
+            among = "IN (SELECT subject_id FROM eval_subjects)"
+    if among is None:
+        raise ValueError("evaluate_subjects needs subject_ids or among")
     as_of = as_of or clock.today()
     out = []
     for model in models if models is not None else active_models(conn):
         t0 = time.perf_counter()
-        frame = compute(conn, model, as_of, ids)
+        frame = compute(conn, model, as_of, among=among)
         run_id = _start_run(conn, model, as_of, "incremental", actor)
-        changed = _write(conn, model, as_of, frame, run_id, ids)
+        changed = _write(conn, model, as_of, frame, run_id, among)
         out.append(_finish_run(conn, run_id, model, as_of, frame, changed, t0))
     return out
 
 
-def evaluate_batch_subjects(
-    conn: Connection, batch_id: int, *, actor: str | None = None
-) -> list[RunResult]:
-    """The subjects an ingest batch touched, re-evaluated (set-based: one query per model)."""
-    ids = [
-        int(r[0])
-        for r in conn.execute(
-            text("SELECT DISTINCT subject_id FROM credit_record WHERE batch_id = :b"),
-            {"b": batch_id},
-        )
-    ]
-    return evaluate_subjects(conn, ids, actor=actor)
+def on_records_changed(conn: Connection, among: str) -> None:
+    """Hook run by the records service when records arrive or change state (see
+    ``xinyong.core.hooks``): the grades of those subjects are brought up to date at once."""
+    evaluate_subjects(conn, among=among, actor="incremental")
+
+
+hooks.register_records_changed(on_records_changed)
 
 
 def _start_run(
@@ -517,7 +542,7 @@ def dry_run(
                     )
                 ]
         frame = compute(conn, model, as_of, ids)
-        current = _current(conn, model, ids if ids is not None else None)
+        current = _current(conn, model, ids_in(ids) if ids is not None else None)
     joined = frame.select("subject_id", "score", "grade", "colour").join(
         current.select(
             "subject_id",

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 from xinyong.catalog.loader import load_catalog
 from xinyong.catalog.publicity import compute_publicity
 from xinyong.catalog.types import Catalog, RecordType
-from xinyong.core import clock
+from xinyong.core import clock, hooks
 from xinyong.core.config import get_settings
 from xinyong.core.db import bulk_insert
 from xinyong.core.models import allocate_ids
@@ -381,6 +381,14 @@ def _execute(
     result.subjects_created = _match_subjects(conn, source_label=f"record:{dept_id}")
     _apply(conn, rtype, dept_id, batch_id, catalog, result)
     result.unchanged += repeats
+    if result.inserted or result.corrected:
+        # Same transaction: the records and the grades they change commit together.
+        hooks.records_changed(
+            conn,
+            "IN (SELECT subject_id FROM stage WHERE outcome IN ('new', 'corrected')"
+            " UNION SELECT prev_subject_id FROM stage"
+            " WHERE outcome = 'corrected' AND prev_subject_id IS NOT NULL)",
+        )
 
 
 # ---------------------------------------------------------------------------- chunk → stage

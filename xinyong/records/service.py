@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from xinyong.catalog.loader import load_catalog
-from xinyong.core import clock
+from xinyong.core import clock, hooks
 from xinyong.core.models import allocate_ids
 from xinyong.core.sqlutil import day, json_param, ts
 from xinyong.records.errors import IngestError, RecordError
@@ -247,6 +247,7 @@ def resolve_pending(
     # The operator taught the platform a name: later records under it match by themselves.
     _learn_name(session, pending, subject_id)
     session.flush()
+    hooks.records_changed(conn, f"IN ({int(subject_id)})")
     return ids
 
 
@@ -489,6 +490,7 @@ def change_record_status(
         .where(r.subject_id == row.subject_id, r.id == record_id)
         .values(status=status, status_since=effective)
     )
+    hooks.records_changed(conn, f"IN ({int(row.subject_id)})")
     return event_id
 
 

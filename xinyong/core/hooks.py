@@ -1,0 +1,27 @@
+"""Hooks between domains that must not import each other.
+
+Records are below evaluation: ingest cannot import the evaluation engine, yet a grade must follow
+its records at once ("实时动态更新"). The records service calls :func:`records_changed` inside
+its own transaction with an ``IN (…)`` SQL fragment naming the subjects whose records arrived or
+changed state; whoever registered (the evaluation service) brings those subjects up to date in
+the same transaction, so records and grades commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.engine import Connection
+
+RecordsChanged = Callable[[Connection, str], None]
+_records_changed: list[RecordsChanged] = []
+
+
+def register_records_changed(fn: RecordsChanged) -> None:
+    if fn not in _records_changed:
+        _records_changed.append(fn)
+
+
+def records_changed(conn: Connection, among: str) -> None:
+    for fn in list(_records_changed):
+        fn(conn, among)
