@@ -17,14 +17,13 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from xinyong.catalog.loader import load_catalog
-from xinyong.core import clock
+from xinyong.core import clock, hooks
 from xinyong.core.db import bulk_insert
 from xinyong.core.errors import DomainError
-from xinyong.core import hooks
 from xinyong.core.models import allocate_ids
 from xinyong.core.sqlutil import temp_table
 from xinyong.evaluation.features import department_ids, features_frame, ids_in

@@ -16,15 +16,17 @@ import datetime as dt
 from functools import lru_cache
 from typing import Any, Literal
 
+import orjson
 from sqlalchemy import Date, Select, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from xinyong.catalog.loader import load_catalog
 from xinyong.core import clock
+from xinyong.core.db import run_read
 from xinyong.departments.models import Department
 from xinyong.records.models import CreditRecord, CreditRecordDetail
-from xinyong.subjects.models import Subject
+from xinyong.subjects.models import Subject, SubjectName
 
 View = Literal["public", "subject", "government"]
 VIEWS: tuple[View, ...] = ("public", "subject", "government")
@@ -97,47 +99,110 @@ def forget_departments() -> None:
     """Kept for callers from before; nothing is cached any more."""
 
 
+# Subject attributes a profile shows, in the order of the fast path's SELECT.
+SUBJECT_COLUMNS = (
+    "id",
+    "uscc",
+    "uscc_status",
+    "name",
+    "kind",
+    "status",
+    "industry_section",
+    "industry_division",
+    "region_code",
+    "province",
+    "city",
+    "registered_capital_fen",
+    "capital_currency",
+    "capital_raw",
+    "established_on",
+    "enterprise_type",
+    "address",
+    "business_scope",
+    "size_class",
+    "id_number_masked",
+)
+
+
+def _iso(value: Any) -> str | None:
+    """A date as ISO text: the SQLite driver already returns the text, PostgreSQL a date."""
+    if value is None or isinstance(value, str):
+        return value
+    return str(value.isoformat())
+
+
 def subject_view(subject: Subject, view: View, former: list[str]) -> dict[str, Any]:
+    return _subject_dict({c: getattr(subject, c) for c in SUBJECT_COLUMNS}, view, former)
+
+
+def _subject_dict(s: dict[str, Any], view: View, former: list[str]) -> dict[str, Any]:
+    capital = s["registered_capital_fen"]
     out: dict[str, Any] = {
-        "id": subject.id,
-        "uscc": subject.uscc,
-        "uscc_status": subject.uscc_status,
-        "name": subject.name,
+        "id": s["id"],
+        "uscc": s["uscc"],
+        "uscc_status": s["uscc_status"],
+        "name": s["name"],
         "former_names": former,
-        "kind": subject.kind,
-        "kind_label": KIND_LABELS.get(subject.kind, subject.kind),
-        "status": subject.status,
-        "status_label": SUBJECT_STATUS_LABELS.get(subject.status, subject.status),
-        "industry_section": subject.industry_section,
-        "industry_division": subject.industry_division,
-        "region_code": subject.region_code,
-        "province": subject.province,
-        "city": subject.city,
-        "registered_capital_yuan": (
-            None
-            if subject.registered_capital_fen is None
-            else f"{subject.registered_capital_fen / 100:.2f}"
-        ),
-        "capital_currency": subject.capital_currency,
-        "capital_raw": subject.capital_raw,
-        "established_on": subject.established_on.isoformat() if subject.established_on else None,
-        "enterprise_type": subject.enterprise_type,
-        "address": subject.address,
-        "business_scope": subject.business_scope,
-        "size_class": subject.size_class,
+        "kind": s["kind"],
+        "kind_label": KIND_LABELS.get(s["kind"], s["kind"]),
+        "status": s["status"],
+        "status_label": SUBJECT_STATUS_LABELS.get(s["status"], s["status"]),
+        "industry_section": s["industry_section"],
+        "industry_division": s["industry_division"],
+        "region_code": s["region_code"],
+        "province": s["province"],
+        "city": s["city"],
+        "registered_capital_yuan": None if capital is None else f"{capital / 100:.2f}",
+        "capital_currency": s["capital_currency"],
+        "capital_raw": s["capital_raw"],
+        "established_on": _iso(s["established_on"]),
+        "enterprise_type": s["enterprise_type"],
+        "address": s["address"],
+        "business_scope": s["business_scope"],
+        "size_class": s["size_class"],
     }
-    if subject.kind == "natural_person":
+    if s["kind"] == "natural_person":
         # Only the masked number ever leaves the database, and only to government views.
-        out["id_number_masked"] = subject.id_number_masked if view == "government" else None
+        out["id_number_masked"] = s["id_number_masked"] if view == "government" else None
         if view == "public":
             out["address"] = None
     return out
 
 
-@lru_cache(maxsize=8)
-def _profile_statement(view: View, natural_person: bool) -> Select[Any]:
-    """One prepared statement per view: building the visibility expression on every request
-    cost more than running the query. ``today`` and the subject are bound parameters."""
+# --------------------------------------------------------------------------- statements
+#
+# Each query is written once with SQLAlchemy (so the visibility rule stays one expression) and
+# compiled once per dialect into the driver's own SQL, which then runs on the DB-API cursor:
+# the ORM/Core execution path cost several times more than the queries themselves (a profile
+# is three primary-key range reads). Rows come back as the driver returns them (SQLite: dates
+# as ISO text, booleans as 0/1, JSON as text; PostgreSQL: dates, booleans, parsed JSON).
+
+RECORD_COLUMNS = (
+    "id",
+    "record_type",
+    "category",
+    "title",
+    "decided_on",
+    "valid_until",
+    "amount_fen",
+    "penalty_class",
+    "class_source",
+    "class_reason",
+    "publicity_until",
+    "publicity_rule",
+    "status",
+    "status_since",
+    "is_current",
+    "version",
+    "disclosure",
+    "data",
+    "catalog_version",
+    "source_record_id",
+    "department_name",
+)
+
+
+def _records_statement(view: View) -> Select[Any]:
     r = CreditRecord
     d = CreditRecordDetail
     stmt = (
@@ -145,7 +210,6 @@ def _profile_statement(view: View, natural_person: bool) -> Select[Any]:
             r.id,
             r.record_type,
             r.category,
-            r.department_id,
             r.title,
             r.decided_on,
             r.valid_until,
@@ -172,11 +236,7 @@ def _profile_statement(view: View, natural_person: bool) -> Select[Any]:
         .where(
             r.subject_id == bindparam("subject_id"),
             d.subject_id == bindparam("subject_id"),
-            visible_clause(
-                view,
-                bindparam("today", type_=Date()),  # type: ignore[arg-type]
-                "natural_person" if natural_person else None,
-            ),
+            visible_clause(view, bindparam("today", type_=Date())),  # type: ignore[arg-type]
         )
     )
     if view != "government":
@@ -184,78 +244,240 @@ def _profile_statement(view: View, natural_person: bool) -> Select[Any]:
     return stmt.order_by(r.decided_on.desc(), r.id.desc())
 
 
-def build_profile(
-    session: Session, subject: Subject, view: View, today: dt.date | None = None
-) -> dict[str, Any]:
-    from xinyong.subjects.service import former_names
+def _statement(name: str) -> Any:
+    if name.startswith("records:"):
+        return _records_statement(name.split(":", 1)[1])  # type: ignore[arg-type]
+    if name == "subject_by_uscc":
+        t = Subject.__table__.c
+        return select(*(t[c] for c in SUBJECT_COLUMNS)).where(t.uscc == bindparam("uscc"))
+    if name == "former_names":
+        n = SubjectName.__table__.c
+        return (
+            select(n.name)
+            .where(n.subject_id == bindparam("subject_id"), n.is_current.is_(False))
+            .order_by(n.id)
+        )
+    raise KeyError(name)
 
-    today = today or clock.today()
+
+class _DriverSQL:
+    """One statement compiled for one dialect: the SQL text, and how to lay out parameters."""
+
+    __slots__ = ("order", "sql", "static")
+
+    def __init__(self, stmt: Any, dialect: Any) -> None:
+        compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        self.sql: str = compiled.string
+        self.static: dict[str, Any] = dict(compiled.params)
+        self.order: list[str] | None = list(compiled.positiontup) if compiled.positional else None
+
+    def params(self, values: dict[str, Any]) -> Any:
+        if self.order is None:
+            return {**self.static, **values}
+        return tuple(values[n] if n in values else self.static[n] for n in self.order)
+
+
+_compiled: dict[tuple[str, str], _DriverSQL] = {}
+
+
+def _run(cur: Any, dialect: Any, name: str, values: dict[str, Any]) -> list[Any]:
+    key = (name, dialect.name)
+    sql = _compiled.get(key)
+    if sql is None:
+        sql = _compiled[key] = _DriverSQL(_statement(name), dialect)
+    cur.execute(sql.sql, sql.params(values))
+    return list(cur.fetchall())
+
+
+def _day_param(dialect: Any, day: dt.date) -> Any:
+    # dates bind as ISO text on SQLite (what SQLAlchemy's Date type stores), as dates elsewhere
+    return day.isoformat() if dialect.name == "sqlite" else day
+
+
+def _fetch_records(
+    cur: Any, dialect: Any, subject_id: int, kind: str, view: View, today: dt.date
+) -> list[Any]:
+    if view == "public" and kind == "natural_person":
+        return []  # natural persons' records are never public
+    return _run(
+        cur,
+        dialect,
+        f"records:{view}",
+        {"subject_id": subject_id, "today": _day_param(dialect, today)},
+    )
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+@lru_cache(maxsize=4)
+def _type_shapes(catalog: Any) -> dict[str, tuple[str, str | None, tuple[Any, ...]]]:
+    """Per record type: label, polarity, and (name, label, type, enum labels) of each field."""
+    return {
+        code: (
+            t.label,
+            t.polarity,
+            tuple((f.name, f.label, f.type, f.values) for f in t.fields),
+        )
+        for code, t in catalog.types.items()
+    }
+
+
+def _labelled_fields(shape: tuple[Any, ...] | None, data: dict[str, Any]) -> list[dict[str, Any]]:
+    if shape is None:
+        return [{"name": k, "label": k, "value": v} for k, v in data.items()]
+    out = []
+    for name, label, ftype, values in shape:
+        value = data.get(name)
+        if value is None:
+            continue
+        if ftype == "money" and isinstance(value, int):
+            value = f"{value / 100:.2f} 元"
+        elif ftype == "enum" and values:
+            value = values.get(value, value)
+        out.append({"name": name, "label": label, "value": value})
+    return out
+
+
+def _assemble(
+    subject: dict[str, Any],
+    former: list[str],
+    rows: list[Any],
+    view: View,
+    today: dt.date,
+) -> dict[str, Any]:
     catalog = load_catalog()
-    stmt = _profile_statement(view, subject.kind == "natural_person")
-    rows = session.execute(stmt, {"subject_id": subject.id, "today": today}).all()
+    shapes = _type_shapes(catalog)
+    today_iso = today.isoformat()
+    public = view == "public"
     groups: dict[str, list[dict[str, Any]]] = {c.code: [] for c in catalog.categories}
-    for row in rows:
-        rtype = catalog.types.get(row.record_type)
-        data = dict(row.data or {})
-        if view == "public":
-            data.pop("id_number_masked", None)
-        groups.setdefault(row.category, []).append(
+    for (
+        rid,
+        record_type,
+        category,
+        title,
+        decided_on,
+        valid_until,
+        amount_fen,
+        penalty_class,
+        class_source,
+        class_reason,
+        publicity_until,
+        publicity_rule,
+        status,
+        status_since,
+        is_current,
+        version,
+        disclosure,
+        data,
+        catalog_version,
+        source_record_id,
+        department_name,
+    ) in rows:
+        shape = shapes.get(record_type)
+        if data is None:
+            data = {}
+        elif isinstance(data, str | bytes):
+            data = orjson.loads(data)
+        if public and "id_number_masked" in data:
+            data = {k: v for k, v in data.items() if k != "id_number_masked"}
+        until = _iso(publicity_until)
+        if publicity_rule and "not_published" in publicity_rule:
+            state = "not_publicised"
+        elif until is None:
+            state = "permanent"
+        else:
+            state = "in_publicity" if until >= today_iso else "ended"
+        groups.setdefault(category, []).append(
             {
-                "id": row.id,
-                "record_type": row.record_type,
-                "record_type_label": rtype.label if rtype else row.record_type,
-                "polarity": rtype.polarity if rtype else None,
-                "title": row.title,
-                "decided_on": row.decided_on.isoformat() if row.decided_on else None,
-                "valid_until": row.valid_until.isoformat() if row.valid_until else None,
-                "amount_yuan": None if row.amount_fen is None else f"{row.amount_fen / 100:.2f}",
-                "penalty_class": row.penalty_class,
-                "penalty_class_label": CLASS_LABELS.get(row.penalty_class or ""),
-                "class_source": row.class_source,
-                "class_reason": row.class_reason,
-                "publicity_until": row.publicity_until.isoformat() if row.publicity_until else None,
-                "publicity_state": publicity_state(row.publicity_rule, row.publicity_until, today),
-                "publicity_rule": row.publicity_rule,
-                "status": row.status,
-                "status_label": STATUS_LABELS.get(row.status, row.status),
-                "status_since": row.status_since.isoformat() if row.status_since else None,
-                "is_current": row.is_current,
-                "version": row.version,
-                "disclosure": row.disclosure,
-                "source_department": row.department_name,
-                "source_record_id": row.source_record_id if view != "public" else None,
-                "catalog_version": row.catalog_version,
-                "fields": _labelled(rtype, data),
+                "id": rid,
+                "record_type": record_type,
+                "record_type_label": shape[0] if shape else record_type,
+                "polarity": shape[1] if shape else None,
+                "title": title,
+                "decided_on": _iso(decided_on),
+                "valid_until": _iso(valid_until),
+                "amount_yuan": None if amount_fen is None else f"{amount_fen / 100:.2f}",
+                "penalty_class": penalty_class,
+                "penalty_class_label": CLASS_LABELS.get(penalty_class or ""),
+                "class_source": class_source,
+                "class_reason": class_reason,
+                "publicity_until": until,
+                "publicity_state": state,
+                "publicity_rule": publicity_rule,
+                "status": status,
+                "status_label": STATUS_LABELS.get(status, status),
+                "status_since": _iso(status_since),
+                "is_current": bool(is_current),
+                "version": version,
+                "disclosure": disclosure,
+                "source_department": department_name,
+                "source_record_id": None if public else source_record_id,
+                "catalog_version": catalog_version,
+                "fields": _labelled_fields(shape[2] if shape else None, data),
             }
         )
     categories = [
         {
             "code": c.code,
             "label": c.label,
-            "count": len(groups.get(c.code, [])),
+            "count": len(groups.get(c.code, ())),
             "records": groups.get(c.code, []),
         }
         for c in catalog.categories
     ]
     return {
         "view": view,
-        "as_of": today.isoformat(),
-        "subject": subject_view(subject, view, former_names(session, subject.id)),
+        "as_of": today_iso,
+        "subject": _subject_dict(subject, view, former),
         "total": sum(c["count"] for c in categories),
         "categories": categories,
     }
 
 
-def _labelled(rtype: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
-    if rtype is None:
-        return [{"name": k, "label": k, "value": v} for k, v in data.items()]
-    out = []
-    for spec in rtype.fields:
-        if spec.name in data and data[spec.name] is not None:
-            value = data[spec.name]
-            if spec.type == "money" and isinstance(value, int):
-                value = f"{value / 100:.2f} 元"
-            elif spec.type == "enum" and spec.values:
-                value = spec.values.get(value, value)
-            out.append({"name": spec.name, "label": spec.label, "value": value})
-    return out
+# --------------------------------------------------------------------------- entry points
+
+
+def build_profile(
+    session: Session, subject: Subject, view: View, today: dt.date | None = None
+) -> dict[str, Any]:
+    """The profile of ``subject`` in ``view`` as of ``today``, read inside the session's
+    transaction."""
+    today = today or clock.today()
+    conn = session.connection()
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        former = [r[0] for r in _run(cur, conn.dialect, "former_names", {"subject_id": subject.id})]
+        rows = _fetch_records(cur, conn.dialect, subject.id, subject.kind, view, today)
+    finally:
+        cur.close()
+    values = {c: getattr(subject, c) for c in SUBJECT_COLUMNS}
+    return _assemble(values, former, rows, view, today)
+
+
+def profile_by_code(code: str, view: View, today: dt.date | None = None) -> dict[str, Any] | None:
+    """The profile of the subject with credit code ``code``, or None when no subject has that
+    code (the caller then tries names and ids through ``find_subject``).
+
+    The HTTP fast path: three short reads on this thread's read connection
+    (:func:`xinyong.core.db.run_read`), no session, no ORM — fast enough to run on the event
+    loop itself. Each read sees the latest committed data.
+    """
+    today = today or clock.today()
+    key = code.replace("\x00", "").strip().upper()
+    if len(key) != 18:
+        return None
+
+    def read(cur: Any, dialect: Any) -> tuple[dict[str, Any], list[str], list[Any]] | None:
+        found = _run(cur, dialect, "subject_by_uscc", {"uscc": key})
+        if not found:
+            return None
+        subject = dict(zip(SUBJECT_COLUMNS, found[0], strict=True))
+        former = [r[0] for r in _run(cur, dialect, "former_names", {"subject_id": subject["id"]})]
+        rows = _fetch_records(cur, dialect, subject["id"], subject["kind"], view, today)
+        return subject, former, rows
+
+    got = run_read(read)
+    if got is None:
+        return None
+    return _assemble(*got, view, today)
