@@ -87,6 +87,7 @@ def create_app() -> FastAPI:
 
     from xinyong.catalog.api import router as catalog_api
     from xinyong.evaluation.api import router as evaluation_api
+    from xinyong.evaluation.pages import router as evaluation_pages
     from xinyong.records.api import router as records_api
     from xinyong.subjects.api import router as subjects_api
     from xinyong.web.pages import router as pages
@@ -100,5 +101,6 @@ def create_app() -> FastAPI:
     app.include_router(catalog_api)
     app.include_router(evaluation_api)
     app.include_router(pages)
+    app.include_router(evaluation_pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

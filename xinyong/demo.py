@@ -147,6 +147,21 @@ def load_demo(
             f"人民银行处罚（真实数据）：入库 {res.inserted}，待匹配 {res.pending}，错误行 {res.rejected}"
         )
     summary["batches"] = batches
+    # Models are registered after the records: one batch evaluation per model is cheaper than
+    # re-evaluating subjects after every demo batch.
+    from xinyong.evaluation import service as evaluation
+
+    with engine.begin() as conn:
+        evaluation.sync_builtin_models(conn)
+        names = [m.name for m in evaluation.active_models(conn)]
+    summary["evaluations"] = {}
+    for name in names:
+        run = evaluation.evaluate(engine, name, actor="demo")
+        summary["evaluations"][name] = run.as_dict()
+        console.print(
+            f"评价 {run.model}@{run.version}：{run.subjects} 个主体，用时 {run.seconds:.1f} 秒，分布 "
+            + "、".join(f"{k} {v}" for k, v in run.distribution.items())
+        )
     with session_scope() as session:
         summary["subjects_total"] = session.scalar(select(func.count(Subject.id)))
     return summary

@@ -101,3 +101,42 @@ def test_restricted_and_internal_records(engine: Engine) -> None:
     assert "HT-1" not in str(_profile(HUAWEI[0], "public", dt.date(2026, 11, 22)))
     assert _profile(HUAWEI[0], "subject", dt.date(2026, 11, 22))["total"] == 1
     assert _profile(HUAWEI[0], "government", dt.date(2026, 11, 22))["total"] == 1
+
+
+def test_fast_path_gives_the_same_profile(engine: Engine) -> None:
+    """The HTTP fast path (by credit code, no session) and the service give the same answer,
+    in every view, on both databases."""
+    from xinyong.records.profile import profile_by_code
+
+    clock.set_today(dt.date(2026, 11, 22))
+    department()
+    subjects(engine, [HUAWEI, BYD])
+    rows = [
+        penalty(doc_number="G-2025", decided_on="2025-06-10"),
+        penalty(doc_number="M-2026", decided_on="2026-05-01", penalty_kinds="警告",
+                content="警告", fine_amount=None, procedure="简易程序"),
+        penalty(doc_number="B-1", uscc=BYD[0], subject_name=BYD[1]),
+    ]
+    ingest_records(engine, rows, record_type="administrative_penalty", department="market")
+    for view in ("public", "subject", "government"):
+        for day in (dt.date(2026, 6, 10), dt.date(2026, 6, 11)):
+            fast = profile_by_code(HUAWEI[0].lower(), view, today=day)  # type: ignore[arg-type]
+            assert fast is not None and fast == _profile(HUAWEI[0], view, day)
+    assert profile_by_code("91440300MA5XXXXXX1", "public") is None  # unknown: caller falls back
+    assert profile_by_code(HUAWEI[1], "public") is None  # a name is not a code
+
+
+def test_fast_path_reconnects_after_a_lost_connection(engine: Engine) -> None:
+    from xinyong.core.db import run_read
+    from xinyong.records.profile import profile_by_code
+
+    clock.set_today(dt.date(2026, 11, 22))
+    subjects(engine, [HUAWEI])
+    assert profile_by_code(HUAWEI[0], "public") is not None
+    if engine.dialect.name != "postgresql":
+        return
+    pid = run_read(lambda conn, _d: conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+    prof = profile_by_code(HUAWEI[0], "public")
+    assert prof is not None and prof["subject"]["name"] == HUAWEI[1]

@@ -8,9 +8,10 @@ on SQLite and ``COPY`` on PostgreSQL are the fastest ways in (see STACK-NOTES.md
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import MetaData, create_engine, event
@@ -103,6 +104,56 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# --------------------------------------------------------------------------- read fast path
+
+_reader = threading.local()
+T = TypeVar("T")
+
+
+def run_read(fn: Callable[[Any, Any], T]) -> T:
+    """Run ``fn(dbapi_connection, dialect)`` on a DB-API connection this thread keeps for
+    short reads.
+
+    For hot read-only paths (the profile API) where a session, a pool checkout and SQLAlchemy's
+    execution layer cost more than the queries. The connection is in autocommit mode, so each
+    statement sees the latest committed data and nothing stays open between calls; PostgreSQL
+    gets a statement timeout, since a caller may run this on the event loop. A connection
+    lost in between (server restart) is reopened once.
+    """
+    engine = get_engine()
+    dbapi = engine.dialect.loaded_dbapi
+    for attempt in (1, 2):
+        conn = _reader_connection(engine)
+        try:
+            return fn(conn, engine.dialect)
+        except dbapi.Error as exc:
+            if attempt == 2 or not engine.dialect.is_disconnect(exc, conn, None):
+                raise
+            with suppress(Exception):
+                conn.close()
+            _reader.conn = None
+    raise AssertionError("unreachable")
+
+
+def _reader_connection(engine: Engine) -> Any:
+    conn = getattr(_reader, "conn", None)
+    if conn is not None and _reader.engine is engine:
+        return conn
+    if conn is not None:  # the application moved to another engine (tests, CLI --database)
+        with suppress(Exception):
+            conn.close()
+        _reader.conn = None
+    proxy = engine.raw_connection()
+    proxy.detach()  # ours for the thread's life, never handed to another user of the pool
+    conn = proxy.dbapi_connection
+    if engine.dialect.name == "postgresql":
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SET statement_timeout = '5s'")
+    _reader.conn, _reader.engine, _reader.proxy = conn, engine, proxy
+    return conn
 
 
 def is_postgres(bind: Connection | Engine | Session) -> bool:

@@ -75,6 +75,11 @@ def _row(conn: Connection, name: str, version: str | None) -> Any:
     return conn.execute(stmt).first()
 
 
+def model_row(conn: Connection, name: str, version: str | None = None) -> Any:
+    """The stored row of a model version (the active one when ``version`` is None)."""
+    return _row(conn, name, version)
+
+
 def _dept_codes(conn: Connection) -> frozenset[str]:
     return frozenset(department_ids(conn))
 
@@ -221,14 +226,11 @@ def list_models(conn: Connection, *, include_government: bool = True) -> list[di
 
 
 def active_models(conn: Connection) -> list[EvalModel]:
-    rows = (
-        conn.execute(
-            select(EvaluationModel.__table__)
-            .where(EvaluationModel.status == "active")
-            .order_by(EvaluationModel.name)
-        )
-        .all()
-    )
+    rows = conn.execute(
+        select(EvaluationModel.__table__)
+        .where(EvaluationModel.status == "active")
+        .order_by(EvaluationModel.name)
+    ).all()
     return [build_model(conn, r.text) for r in rows]
 
 
@@ -646,18 +648,15 @@ def result_dict(res: Any, model: EvalModel, **extra: Any) -> dict[str, Any]:
 def history(
     conn: Connection, subject_id: int, model_name: str, limit: int = 100
 ) -> list[dict[str, Any]]:
-    rows = (
-        conn.execute(
-            select(EvaluationHistory.__table__)
-            .where(
-                EvaluationHistory.subject_id == subject_id,
-                EvaluationHistory.model_name == model_name,
-            )
-            .order_by(EvaluationHistory.id.desc())
-            .limit(limit)
+    rows = conn.execute(
+        select(EvaluationHistory.__table__)
+        .where(
+            EvaluationHistory.subject_id == subject_id,
+            EvaluationHistory.model_name == model_name,
         )
-        .all()
-    )
+        .order_by(EvaluationHistory.id.desc())
+        .limit(limit)
+    ).all()
     return [
         {
             "as_of": str(r.as_of),

@@ -106,6 +106,9 @@ def subject_page(
         notice = "政务视图仅向平台管理员开放，以下为公开视图；如需查看请先登录管理端。"
     shown = "government" if view == "government" and is_admin(request) else "public"
     profile = build_profile(session, subject, shown)
+    from xinyong.evaluation.service import subject_results
+
+    evaluations = subject_results(session.connection(), subject.id, government=shown == "government")
     # Each category shows one page of its records; ``cat`` + ``page`` page through one of them.
     base = {"view": "government"} if shown == "government" else {}
     pagers = {
@@ -116,7 +119,7 @@ def subject_page(
     return render(request, "subject.html", {
         "pagers": pagers,
         "profile": profile, "s": profile["subject"], "view": shown, "view_labels": VIEW_LABELS,
-        "publicity_labels": PUBLICITY_LABELS, "notice": notice,
+        "publicity_labels": PUBLICITY_LABELS, "notice": notice, "evaluations": evaluations,
         "code": subject.uscc or str(subject.id),
     }, nav="search")
 
