@@ -58,7 +58,8 @@ def explain(
         )
     model = get_model(conn, model_name, version)
     depts = department_ids(conn)
-    features, _fp = features_frame(conn, model, as_of, depts, ids_in([subject_id]))
+    lazy, _fp = features_frame(conn, model, as_of, depts, ids_in([subject_id]))
+    features = lazy.collect()
     if features.height == 0:
         raise DomainError(
             "SUBJECT_OUT_OF_SCOPE", f"该主体不在模型“{model.title}”的评价范围内", status=404

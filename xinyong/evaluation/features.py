@@ -242,8 +242,8 @@ def read_aggregates(conn: Connection, fp: FeaturePlan) -> pl.DataFrame:
 
 
 def assemble(
-    model: EvalModel, subjects: pl.DataFrame, aggregates: pl.DataFrame, fp: FeaturePlan
-) -> pl.DataFrame:
+    model: EvalModel, subjects: pl.LazyFrame, aggregates: pl.LazyFrame, fp: FeaturePlan
+) -> pl.LazyFrame:
     """Subjects (the population) left-joined with their aggregates, as named features."""
     df = subjects.join(aggregates, on="subject_id", how="left")
     as_of = fp.as_of
@@ -286,8 +286,8 @@ def features_frame(
     as_of: dt.date,
     departments: dict[str, int],
     among: str | None = None,
-) -> tuple[pl.DataFrame, FeaturePlan]:
-    """The features of every subject in scope at ``as_of``; ``among`` (an ``IN (…)`` SQL
+) -> tuple[pl.LazyFrame, FeaturePlan]:
+    """The features (a lazy query) of every subject in scope at ``as_of``; ``among`` (an ``IN (…)`` SQL
     fragment: a list of ids or a subquery) restricts it to some subjects — the incremental path,
     which is the batch's own SQL with one more condition."""
     dialect = conn.dialect.name
@@ -301,7 +301,7 @@ def features_frame(
     fp = plan(model, dialect, as_of, departments, restrict_records)
     subjects = read_subjects(conn, model, restrict_subjects)
     aggregates = read_aggregates(conn, fp)
-    return assemble(model, subjects, aggregates, fp), fp
+    return assemble(model, subjects.lazy(), aggregates.lazy(), fp), fp
 
 
 def ids_in(ids: Sequence[int]) -> str:

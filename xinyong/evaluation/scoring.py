@@ -45,36 +45,57 @@ def points_expr(feature: str, s: Scoring) -> pl.Expr:
     return pts.cast(pl.Float64).clip(s.min, s.max)
 
 
-def score_frame(model: EvalModel, features: pl.DataFrame) -> pl.DataFrame:
-    """Add ``pt_<leaf>`` points, ``score``, ``vetoed``, ``grade``, ``colour``, ``tags``,
-    ``vetoes`` to the feature frame."""
-    df = features
+def scoring_stages(model: EvalModel) -> list[list[pl.Expr]]:
+    """The scoring as a list of ``with_columns`` stages, built once per model and cached on it:
+    an incremental evaluation of one subject then pays only for running them."""
+    cached = model.__dict__.get("_stages")
+    if cached is not None:
+        return cached
+    stages: list[list[pl.Expr]] = []
     if model.leaves:
-        df = df.with_columns(
-            points_expr(leaf.feature, leaf.scoring).alias(f"pt_{leaf.code}")
-            for leaf in model.leaves
+        stages.append(
+            [
+                points_expr(leaf.feature, leaf.scoring).alias(f"pt_{leaf.code}")
+                for leaf in model.leaves
+            ]
         )
         total = pl.sum_horizontal(
             pl.col(f"pt_{leaf.code}") * (leaf.weight / 100.0) for leaf in model.leaves
         )
-        df = df.with_columns(total.round(SCORE_DECIMALS).alias("score"))
+        stages.append([total.round(SCORE_DECIMALS).alias("score")])
     else:
-        df = df.with_columns(pl.lit(None, dtype=pl.Float64).alias("score"))
+        stages.append([pl.lit(None, dtype=pl.Float64).alias("score")])
     veto_cols = [f"veto_{v.code}" for v in model.vetoes]
     if model.vetoes:
-        df = df.with_columns(
-            model.conditions[f"veto:{v.code}"].alias(f"veto_{v.code}") for v in model.vetoes
+        stages.append(
+            [model.conditions[f"veto:{v.code}"].alias(f"veto_{v.code}") for v in model.vetoes]
         )
-        df = df.with_columns(pl.any_horizontal(veto_cols).alias("vetoed"))
+        stages.append([pl.any_horizontal(veto_cols).alias("vetoed")])
     else:
-        df = df.with_columns(pl.lit(False).alias("vetoed"))
-    df = df.with_columns(_grade_expr(model).alias("grade"))
-    df = df.with_columns(_first_rule(model, "colour").alias("colour"))
-    df = df.with_columns(_codes(model, "tag", [t.code for t in model.tags]).alias("tags"))
-    df = df.with_columns(
-        _codes_of_columns(veto_cols, [v.code for v in model.vetoes]).alias("vetoes")
+        stages.append([pl.lit(False).alias("vetoed")])
+    stages.append(
+        [
+            _grade_expr(model).alias("grade"),
+            _codes_of_columns(veto_cols, [v.code for v in model.vetoes]).alias("vetoes"),
+        ]
     )
-    return df
+    stages.append([_first_rule(model, "colour").alias("colour")])
+    stages.append([_codes(model, "tag", [t.code for t in model.tags]).alias("tags")])
+    model.__dict__["_stages"] = stages
+    return stages
+
+
+def score_lazy(model: EvalModel, features: pl.LazyFrame) -> pl.LazyFrame:
+    lf = features
+    for stage in scoring_stages(model):
+        lf = lf.with_columns(stage)
+    return lf
+
+
+def score_frame(model: EvalModel, features: pl.DataFrame) -> pl.DataFrame:
+    """Add ``pt_<leaf>`` points, ``score``, ``vetoed``, ``veto_<code>``, ``grade``, ``colour``,
+    ``tags``, ``vetoes`` to the feature frame (one lazy query, collected once)."""
+    return score_lazy(model, features.lazy()).collect()
 
 
 def _grade_expr(model: EvalModel) -> pl.Expr:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,7 +34,7 @@ from xinyong.evaluation.models import (
     EvaluationResult,
     EvaluationRun,
 )
-from xinyong.evaluation.scoring import score_frame, split_codes
+from xinyong.evaluation.scoring import score_lazy, split_codes
 from xinyong.evaluation.spec import (
     EvalModel,
     ModelError,
@@ -43,6 +44,14 @@ from xinyong.evaluation.spec import (
 )
 
 RESULT_COLUMNS = ("subject_id", "score", "grade", "colour", "tags", "vetoes")
+HISTORY_COLUMNS = (
+    "id", "model_name", "subject_id", "model_version", "as_of", "score", "grade", "colour",
+    "tags", "vetoes", "prev_grade", "prev_colour", "run_id",
+)  # fmt: skip
+CURRENT_COLUMNS = (
+    "model_name", "subject_id", "model_version", "as_of", "score", "grade", "colour", "tags",
+    "vetoes", "run_id",
+)  # fmt: skip
 Progress = Callable[[str, int, int], None]
 
 
@@ -251,7 +260,9 @@ def compute(
     if subject_ids is not None:
         among = ids_in(sorted(set(subject_ids)))
     features, _ = features_frame(conn, model, as_of, department_ids(conn), among)
-    return score_frame(model, features)
+    # For a few subjects the query optimiser costs more than it saves.
+    flags = pl.QueryOptFlags.none() if among is not None else pl.QueryOptFlags()
+    return score_lazy(model, features).collect(optimizations=flags)
 
 
 @dataclass
@@ -280,8 +291,11 @@ class RunResult:
 
 def distribution(frame: pl.DataFrame, model: EvalModel) -> dict[str, int]:
     col = "grade" if model.leaves else "colour"
-    counts = frame.group_by(col).len()
-    out = {str(k) if k is not None else "无": int(n) for k, n in counts.iter_rows()}
+    if frame.height <= SMALL_WRITE:
+        pairs: Iterable[tuple[Any, int]] = Counter(frame[col].to_list()).items()
+    else:
+        pairs = frame.group_by(col).len().iter_rows()
+    out = {str(k) if k is not None else "无": int(n) for k, n in pairs}
     order = model.grade_codes if model.leaves else [c.code for c in model.colours]
     return {k: out.get(k, 0) for k in order} | {k: v for k, v in out.items() if k not in order}
 
@@ -312,9 +326,13 @@ def _write(
     model: EvalModel,
     as_of: dt.date,
     results: pl.DataFrame,
-    run_id: int,
     among: str | None,
-) -> int:
+    start_run: Callable[[int], int],
+) -> tuple[int, int]:
+    """Append history for the changed results, replace the current ones; returns (run id,
+    number changed). ``start_run(changed)`` writes the run row once its figures are known."""
+    if among is not None and results.height <= SMALL_WRITE:
+        return _write_small(conn, model, as_of, results, among, start_run)
     new = results.select(RESULT_COLUMNS)
     old = _current(conn, model, among).rename(
         {c: f"old_{c}" for c in RESULT_COLUMNS if c != "subject_id"}
@@ -324,6 +342,7 @@ def _write(
         pl.col(c).ne_missing(pl.col(f"old_{c}")) for c in RESULT_COLUMNS if c != "subject_id"
     )
     changed = joined.filter(differs)
+    run_id = start_run(changed.height)
     sqlite = conn.dialect.name == "sqlite"
     as_of_value: Any = as_of.isoformat() if sqlite else as_of
     if changed.height:
@@ -365,7 +384,63 @@ def _write(
         pl.lit(run_id).alias("run_id"),
     )
     bulk_insert(conn, "evaluation_result", rows.columns, rows)
-    return changed.height
+    return run_id, changed.height
+
+
+# An incremental run of a few subjects compares and writes in plain Python: a handful of Polars
+# operations on a one-row frame cost more than the SQL they prepare.
+SMALL_WRITE = 64
+
+
+def _write_small(
+    conn: Connection,
+    model: EvalModel,
+    as_of: dt.date,
+    results: pl.DataFrame,
+    among: str,
+    start_run: Callable[[int], int],
+) -> tuple[int, int]:
+    new_rows = results.select(RESULT_COLUMNS).rows()
+    old = {
+        int(r[0]): tuple(r[1:])
+        for r in conn.execute(
+            text(
+                "SELECT subject_id, score, grade, colour, tags, vetoes FROM evaluation_result"
+                f" WHERE model_name = :m AND subject_id {among}"
+            ),
+            {"m": model.name},
+        )
+    }
+    changed = [(row, old.get(row[0])) for row in new_rows if old.get(row[0]) != tuple(row[1:])]
+    run_id = start_run(len(changed))
+    as_of_value: Any = as_of.isoformat() if conn.dialect.name == "sqlite" else as_of
+    if changed:
+        first = allocate_ids(conn, "evaluation_history", len(changed))
+        hist = [
+            (
+                first + i,
+                model.name,
+                row[0],
+                model.version,
+                as_of_value,
+                *row[1:],
+                prev[1] if prev else None,
+                prev[2] if prev else None,
+                run_id,
+            )
+            for i, (row, prev) in enumerate(changed)
+        ]
+        bulk_insert(conn, "evaluation_history", HISTORY_COLUMNS, hist)
+    conn.execute(
+        text(f"DELETE FROM evaluation_result WHERE model_name = :m AND subject_id {among}"),
+        {"m": model.name},
+    )
+    rows = [
+        (model.name, row[0], model.version, as_of_value, *row[1:], run_id)
+        for row in sorted(new_rows)
+    ]
+    bulk_insert(conn, "evaluation_result", CURRENT_COLUMNS, rows)
+    return run_id, len(changed)
 
 
 def evaluate(
@@ -392,16 +467,28 @@ def evaluate(
                 f"{model.key} 不是已启用版本；未启用的版本请用试运行（dry-run）",
                 where="version",
             )
-        run_id = _start_run(conn, model, as_of, "batch", actor)
         if progress:
             progress("aggregate", 0, 3)
         frame = compute(conn, model, as_of)
         if progress:
             progress("score", 1, 3)
-        changed = _write(conn, model, as_of, frame, run_id, None)
+        run_id, changed = _write(
+            conn,
+            model,
+            as_of,
+            frame,
+            None,
+            lambda n: _insert_run(conn, model, as_of, "batch", actor, frame, n, t0),
+        )
         if progress:
             progress("write", 2, 3)
-        result = _finish_run(conn, run_id, model, as_of, frame, changed, t0)
+        result = _run_result(run_id, model, as_of, frame, changed, t0)
+        # The run's time includes the write, known only now.
+        conn.execute(
+            update(EvaluationRun)
+            .where(EvaluationRun.id == run_id)
+            .values(seconds=result.seconds, finished_at=clock.now())
+        )
     if progress:
         progress("done", 3, 3)
     return result
@@ -441,12 +528,24 @@ def evaluate_subjects(
         raise ValueError("evaluate_subjects needs subject_ids or among")
     as_of = as_of or clock.today()
     out = []
-    for model in models if models is not None else active_models(conn):
-        t0 = time.perf_counter()
-        frame = compute(conn, model, as_of, among=among)
-        run_id = _start_run(conn, model, as_of, "incremental", actor)
-        changed = _write(conn, model, as_of, frame, run_id, among)
-        out.append(_finish_run(conn, run_id, model, as_of, frame, changed, t0))
+    chosen = list(models) if models is not None else active_models(conn)
+    t0 = time.perf_counter()
+    depts = department_ids(conn)
+    queries = [score_lazy(m, features_frame(conn, m, as_of, depts, among)[0]) for m in chosen]
+    # One engine call for every model: the fixed cost of running a query plan is paid once.
+    frames = pl.collect_all(queries, optimizations=pl.QueryOptFlags.none())
+    for model, frame in zip(chosen, frames, strict=True):
+        run_id, changed = _write(
+            conn,
+            model,
+            as_of,
+            frame,
+            among,
+            lambda n, m=model, f=frame, t=t0: _insert_run(
+                conn, m, as_of, "incremental", actor, f, n, t
+            ),
+        )
+        out.append(_run_result(run_id, model, as_of, frame, changed, t0))
     return out
 
 
@@ -459,47 +558,50 @@ def on_records_changed(conn: Connection, among: str) -> None:
 hooks.register_records_changed(on_records_changed)
 
 
-def _start_run(
-    conn: Connection, model: EvalModel, as_of: dt.date, kind: str, actor: str | None
+def _insert_run(
+    conn: Connection,
+    model: EvalModel,
+    as_of: dt.date,
+    kind: str,
+    actor: str | None,
+    frame: pl.DataFrame,
+    changed: int,
+    t0: float,
 ) -> int:
+    """One INSERT with the run's figures (an incremental run of one subject is a hot path)."""
+    now = clock.now()
+    dist = distribution(frame, model)
     res = conn.execute(
         EvaluationRun.__table__.insert().values(
             model_name=model.name,
             model_version=model.version,
             kind=kind,
             as_of=as_of,
-            subjects=0,
-            changed=0,
+            subjects=frame.height,
+            changed=changed,
+            distribution=dist,
+            seconds=time.perf_counter() - t0,
             actor=actor,
-            started_at=clock.now(),
+            started_at=now,
+            finished_at=now,
         )
     )
     return int(res.inserted_primary_key[0])
 
 
-def _finish_run(
-    conn: Connection,
-    run_id: int,
-    model: EvalModel,
-    as_of: dt.date,
-    frame: pl.DataFrame,
-    changed: int,
-    t0: float,
+def _run_result(
+    run_id: int, model: EvalModel, as_of: dt.date, frame: pl.DataFrame, changed: int, t0: float
 ) -> RunResult:
-    dist = distribution(frame, model)
-    seconds = time.perf_counter() - t0
-    conn.execute(
-        update(EvaluationRun)
-        .where(EvaluationRun.id == run_id)
-        .values(
-            subjects=frame.height,
-            changed=changed,
-            distribution=dist,
-            seconds=seconds,
-            finished_at=clock.now(),
-        )
+    return RunResult(
+        run_id,
+        model.name,
+        model.version,
+        as_of,
+        frame.height,
+        changed,
+        distribution(frame, model),
+        time.perf_counter() - t0,
     )
-    return RunResult(run_id, model.name, model.version, as_of, frame.height, changed, dist, seconds)
 
 
 # --------------------------------------------------------------------------------------------
