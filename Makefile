@@ -19,7 +19,12 @@ $(STAMP): requirements.lock pyproject.toml
 system-deps:
 	@bash scripts/system-deps.sh
 
-setup: system-deps $(STAMP)
+# Front-end packages (ECharts) from the npm registry, as the lock file pins them.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: system-deps $(STAMP) node_modules/.package-lock.json
 
 demo: setup
 	$(BIN)/xinyong db upgrade

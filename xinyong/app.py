@@ -15,6 +15,8 @@ from xinyong.core import clock
 from xinyong.core.errors import DomainError
 
 STATIC = Path(__file__).parent / "web" / "static"
+# npm packages (package.json at the repository root; `make setup` installs them).
+NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
 HTTP_MESSAGES = {
     404: "没有这个页面或接口，请检查地址",
     405: "不支持该请求方法",
@@ -103,4 +105,7 @@ def create_app() -> FastAPI:
     app.include_router(pages)
     app.include_router(evaluation_pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    echarts = NODE_MODULES / "echarts" / "dist"
+    if echarts.is_dir():  # pages still work without it: their tables carry the same data
+        app.mount("/vendor/echarts", StaticFiles(directory=echarts), name="echarts")
     return app

@@ -164,3 +164,25 @@ def test_cli_evaluate_explain_and_models(world: dict, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "MODEL_UNKNOWN_RECORD_TYPE" in r.output
     r = runner.invoke(cli, ["models", "dry-run", "gz_general", "2023.1", "--sample", "0"])
     assert r.exit_code == 0 and "等级将变化 0 个" in r.output
+
+
+def test_dashboard_api_xlsx_and_page(world: dict) -> None:
+    c: TestClient = world["client"]
+    dept = {"X-API-Key": world["key"]}
+    assert c.get("/api/v1/evaluation/dashboard?model=gz_general").status_code == 401
+    d = c.get("/api/v1/evaluation/dashboard?model=gz_general&since=2026-01-01", headers=dept).json()
+    assert d["total"] == {"A": 1, "B": 0, "C": 0, "D": 1}
+    assert d["by_industry"][0]["label"].startswith("L") and d["by_industry"][0]["total"] == 2
+    assert d["trend"][-1]["counts"]["D"] == 1
+    x = c.get("/api/v1/evaluation/dashboard.xlsx?model=samr_risk", headers=dept)
+    assert x.status_code == 200 and x.content[:2] == b"PK"
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(x.content))
+    assert book.sheetnames == ["按行业", "按地区", "变化趋势", "等级变动"]
+    c.post("/admin/login", data={"token": TOKEN}, follow_redirects=False)
+    page = c.get("/admin/dashboard?model=huixin_code", headers=HTML)
+    assert page.status_code == 200 and "绿码" in page.text and "按行业门类" in page.text
+    assert "/vendor/echarts/echarts.min.js" in page.text

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -249,3 +250,41 @@ def subject_history(
     sid = _subject_id(session, code)
     _check_visible(session, model, who)
     return json_response(service.history(session.connection(), sid, model))
+
+
+@router.get(
+    "/evaluation/dashboard", summary="评价看板：按行业、地区的等级分布，变化趋势，等级变动主体"
+)
+def dashboard(
+    model: str,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    session: Session = Depends(get_session),
+    who: Viewer = Depends(viewer),
+) -> Any:
+    if not who.government:
+        raise DomainError("AUTH_REQUIRED", "评价看板需要部门接口密钥或管理员身份", status=401)
+    from xinyong.evaluation.dashboard import dashboard as build
+
+    return json_response(build(session.connection(), model, since=since, until=until))
+
+
+@router.get("/evaluation/dashboard.xlsx", summary="评价看板导出（XLSX）")
+def dashboard_xlsx(
+    model: str,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    session: Session = Depends(get_session),
+    who: Viewer = Depends(viewer),
+) -> Response:
+    if not who.government:
+        raise DomainError("AUTH_REQUIRED", "评价看板需要部门接口密钥或管理员身份", status=401)
+    from xinyong.evaluation.dashboard import dashboard as build
+    from xinyong.evaluation.dashboard import dashboard_xlsx as to_xlsx
+
+    data = build(session.connection(), model, since=since, until=until)
+    return Response(
+        to_xlsx(data),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="dashboard-{model}.xlsx"'},
+    )

@@ -202,3 +202,40 @@ def evaluate(
     except DomainError as exc:
         return _model_page(request, session, name, version, error=exc.message)
     return _model_page(request, session, name, version, run=run.as_dict())
+
+
+@router.get("/admin/dashboard", response_class=HTMLResponse)
+def dashboard_page(
+    request: Request,
+    model: str = "gz_general",
+    since: str = "",
+    _: str = Depends(require_admin),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    import datetime as dt
+    import json
+
+    from xinyong.evaluation.dashboard import dashboard
+
+    conn = session.connection()
+    models = [m for m in service.list_models(conn) if m["status"] == "active"]
+    try:
+        start = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        return error_page(request, f"日期格式有误：{since[:20]}（应为 YYYY-MM-DD）", 400)
+    try:
+        data = dashboard(conn, model, since=start)
+    except DomainError as exc:
+        return error_page(request, exc.message, exc.status)
+    return render(
+        request,
+        "evaluation/dashboard.html",
+        {
+            "d": data,
+            "models": models,
+            "model": model,
+            # Inside <script>: "</" must not close the element (a subject name could hold it).
+            "chart_json": json.dumps(data, ensure_ascii=False, default=str).replace("</", "<\\/"),
+        },
+        nav="dashboard",
+    )
