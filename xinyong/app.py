@@ -92,6 +92,8 @@ def create_app() -> FastAPI:
     from xinyong.evaluation.pages import router as evaluation_pages
     from xinyong.records.api import router as records_api
     from xinyong.subjects.api import router as subjects_api
+    from xinyong.supervision.api import router as supervision_api
+    from xinyong.supervision.pages import router as supervision_pages
     from xinyong.web.pages import router as pages
 
     @app.get("/healthz", include_in_schema=False)
@@ -104,6 +106,8 @@ def create_app() -> FastAPI:
     app.include_router(evaluation_api)
     app.include_router(pages)
     app.include_router(evaluation_pages)
+    app.include_router(supervision_api)
+    app.include_router(supervision_pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     echarts = NODE_MODULES / "echarts" / "dist"
     if echarts.is_dir():  # pages still work without it: their tables carry the same data

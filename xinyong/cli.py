@@ -34,6 +34,10 @@ app.add_typer(catalog_app, name="catalog")
 from xinyong.evaluation.cli import evaluate_command, explain_command, models_app  # noqa: E402
 
 app.add_typer(models_app, name="models")
+
+from xinyong.supervision.cli import supervision_app  # noqa: E402
+
+app.add_typer(supervision_app, name="supervision")
 app.command("evaluate")(evaluate_command)
 app.command("explain")(explain_command)
 

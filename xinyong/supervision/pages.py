@@ -1,0 +1,144 @@
+"""Operator pages of the supervision libraries (department pages come with the portals)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from xinyong.core.deps import get_session
+from xinyong.core.errors import DomainError
+from xinyong.core.security import require_admin
+from xinyong.departments.service import list_departments
+from xinyong.evaluation import service as evaluation
+from xinyong.supervision import service
+from xinyong.web.render import PAGE_SIZE, check_csrf, error_page, page_number, pager, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _split(value: str) -> list[str] | None:
+    parts = [p.strip() for p in value.replace("，", ",").replace("、", ",").split(",") if p.strip()]
+    return parts or None
+
+
+def _list_page(request: Request, session: Session, status: int = 200, **extra: Any) -> HTMLResponse:
+    conn = session.connection()
+    ctx = {
+        "libraries": service.list_libraries(conn),
+        "departments": list_departments(session),
+        "models": [m for m in evaluation.list_models(conn) if m["status"] == "active"],
+        "error": None,
+        "problems": [],
+        "form": {},
+    }
+    ctx.update(extra)
+    return render(request, "supervision/libraries.html", ctx, nav="supervision", status=status)
+
+
+@router.get("/admin/supervision", response_class=HTMLResponse)
+def libraries_page(
+    request: Request, _: str = Depends(require_admin), session: Session = Depends(get_session)
+) -> HTMLResponse:
+    return _list_page(request, session)
+
+
+@router.post("/admin/supervision", response_class=HTMLResponse)
+def create(
+    request: Request,
+    csrf_token: str = Form(""),
+    department: str = Form(""),
+    name: str = Form(""),
+    kind: str = Form("condition"),
+    industries: str = Form(""),
+    regions: str = Form(""),
+    model: str = Form(""),
+    grades: str = Form(""),
+    tags: str = Form(""),
+    codes: str = Form(""),
+    _: str = Depends(require_admin),
+    session: Session = Depends(get_session),
+) -> Response:
+    check_csrf(request, csrf_token)
+    form = {
+        "department": department,
+        "name": name,
+        "kind": kind,
+        "industries": industries,
+        "regions": regions,
+        "model": model,
+        "grades": grades,
+        "tags": tags,
+        "codes": codes,
+    }
+    condition = None
+    code_list = None
+    if kind == "list":
+        code_list = codes.splitlines()
+    else:
+        condition = {
+            k: v
+            for k, v in {
+                "industry_sections": _split(industries.upper()),
+                "region_prefixes": _split(regions),
+                "model": model or None,
+                "grades": _split(grades.upper()),
+                "tags": _split(tags),
+            }.items()
+            if v
+        }
+        if list(condition) == ["model"]:
+            condition = {}
+    try:
+        lib = service.create_library(
+            session.connection(),
+            department=department,
+            name=name,
+            condition=condition,
+            codes=code_list,
+            actor="admin",
+        )
+    except DomainError as exc:
+        session.rollback()
+        problems = getattr(exc, "problems", [])
+        return _list_page(
+            request,
+            session,
+            status=422,
+            error=f"未创建（{exc.code}）：{exc.message}",
+            problems=problems[:100],
+            form=form,
+        )
+    session.commit()
+    return RedirectResponse(f"/admin/supervision/{lib['id']}", status_code=303)
+
+
+@router.get("/admin/supervision/{library_id}", response_class=HTMLResponse)
+def library_page(
+    request: Request,
+    library_id: int,
+    model: str = "",
+    page: str | None = None,
+    _: str = Depends(require_admin),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    conn = session.connection()
+    n = page_number(page)
+    try:
+        data = service.members(
+            conn, library_id, model=model or None, limit=PAGE_SIZE, offset=(n - 1) * PAGE_SIZE
+        )
+    except DomainError as exc:
+        return error_page(request, exc.message, exc.status)
+    return render(
+        request,
+        "supervision/library.html",
+        {
+            "d": data,
+            "models": [m for m in evaluation.list_models(conn) if m["status"] == "active"],
+            "pager": pager(request, n, total=data["total"], params={"model": data["model"] or ""}),
+        },
+        nav="supervision",
+    )
