@@ -85,7 +85,11 @@ def load_demo(
         )
     if loaded and not force:
         console.print("演示数据已加载（如需重新生成，请使用 --force）")
-        return {"already_loaded": True}
+        # A database loaded by an earlier version may predate the evaluation models.
+        return {
+            "already_loaded": True,
+            "evaluations": _evaluate_demo(engine, console, only_new=True),
+        }
     keys = ensure_departments()
     summary: dict[str, Any] = {"departments_with_new_keys": keys}
     with engine.begin() as conn:
@@ -149,22 +153,33 @@ def load_demo(
     summary["batches"] = batches
     # Models are registered after the records: one batch evaluation per model is cheaper than
     # re-evaluating subjects after every demo batch.
+    summary["evaluations"] = _evaluate_demo(engine, console, only_new=False)
+    with session_scope() as session:
+        summary["subjects_total"] = session.scalar(select(func.count(Subject.id)))
+    return summary
+
+
+def _evaluate_demo(engine: Engine, console: Console, *, only_new: bool) -> dict[str, Any]:
+    """Register the shipped models and evaluate every subject with each active one (with
+    ``only_new``: only models that have no result yet)."""
     from xinyong.evaluation import service as evaluation
 
     with engine.begin() as conn:
         evaluation.sync_builtin_models(conn)
-        names = [m.name for m in evaluation.active_models(conn)]
-    summary["evaluations"] = {}
+        names = [
+            m.name
+            for m in evaluation.active_models(conn)
+            if not (only_new and evaluation.count_results(conn, m.name))
+        ]
+    out = {}
     for name in names:
         run = evaluation.evaluate(engine, name, actor="demo")
-        summary["evaluations"][name] = run.as_dict()
+        out[name] = run.as_dict()
         console.print(
             f"评价 {run.model}@{run.version}：{run.subjects} 个主体，用时 {run.seconds:.1f} 秒，分布 "
             + "、".join(f"{k} {v}" for k, v in run.distribution.items())
         )
-    with session_scope() as session:
-        summary["subjects_total"] = session.scalar(select(func.count(Subject.id)))
-    return summary
+    return out
 
 
 def _send(
