@@ -55,10 +55,16 @@ def test_repair_ends_the_penalty_from_its_date(engine: Engine, models: None) -> 
         b.penalty(engine, 12, "2026-11-01", cls="serious")
         assert _grade(engine, "gz_general", sid)["grade"] == "B"
         with engine.begin() as conn:
-            rid = conn.execute(text("SELECT id FROM credit_record WHERE subject_id = :s"),
-                               {"s": sid}).scalar_one()
-            change_record_status(conn, record_id=rid, status="repaired",
-                                 effective_on=dt.date(2026, 11, 20), actor="test")
+            rid = conn.execute(
+                text("SELECT id FROM credit_record WHERE subject_id = :s"), {"s": sid}
+            ).scalar_one()
+            change_record_status(
+                conn,
+                record_id=rid,
+                status="repaired",
+                effective_on=dt.date(2026, 11, 20),
+                actor="test",
+            )
         # Repaired: no longer counted by the public models (their counting says so) …
         assert _grade(engine, "gz_general", sid)["grade"] == "A"
         assert _grade(engine, "huixin_code", sid)["colour"] == "blue"
@@ -100,8 +106,19 @@ def test_explanation_adds_up(engine: Engine, models: None) -> None:
 EVENTS = st.lists(
     st.tuples(
         st.integers(0, 2),  # which of the example's subjects
-        st.sampled_from(["general", "serious", "minor", "honor", "violation", "compliant",
-                         "listed", "tax_a", "tax_b"]),
+        st.sampled_from(
+            [
+                "general",
+                "serious",
+                "minor",
+                "honor",
+                "violation",
+                "compliant",
+                "listed",
+                "tax_a",
+                "tax_b",
+            ]
+        ),
         st.integers(0, 1500),  # days before AS_OF
     ),
     min_size=1,
@@ -110,14 +127,24 @@ EVENTS = st.lists(
 _numbers = itertools.count(100)
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(events=EVENTS, repair=st.booleans())
 def test_incremental_equals_batch(engine: Engine, models: None, events: list, repair: bool) -> None:
     with clock.frozen(AS_OF):
         ns = [next(_numbers) for _ in range(3)]
-        ids = [b.subject(engine, n, industry_division="14" if n % 2 else "72",
-                         industry_section="C" if n % 2 else "L") for n in ns]
+        ids = [
+            b.subject(
+                engine,
+                n,
+                industry_division="14" if n % 2 else "72",
+                industry_section="C" if n % 2 else "L",
+            )
+            for n in ns
+        ]
         for seq, (who, kind, ago) in enumerate(events):
             n, day = ns[who], (AS_OF - dt.timedelta(days=ago)).isoformat()
             if kind in ("general", "serious", "minor"):
@@ -133,18 +160,24 @@ def test_incremental_equals_batch(engine: Engine, models: None, events: list, re
         if repair:
             with engine.begin() as conn:
                 rid = conn.execute(
-                    text("SELECT MIN(id) FROM credit_record WHERE subject_id = :s"), {"s": ids[0]}
+                    text(
+                        "SELECT MIN(id) FROM credit_record WHERE subject_id = :s AND is_current = true"
+                    ),
+                    {"s": ids[0]},
                 ).scalar()
                 if rid is not None:
-                    change_record_status(conn, record_id=rid, status="repaired",
-                                         effective_on=AS_OF, actor="test")
+                    change_record_status(
+                        conn, record_id=rid, status="repaired", effective_on=AS_OF, actor="test"
+                    )
         with engine.connect() as conn:
             for model in service.active_models(conn):
                 batch = service.compute(conn, model, AS_OF, ids).sort("subject_id")
                 stored = conn.execute(
-                    text("SELECT subject_id, score, grade, colour, tags, vetoes FROM evaluation_result"
-                         f" WHERE model_name = :m AND subject_id IN ({', '.join(map(str, ids))})"
-                         " ORDER BY subject_id"),
+                    text(
+                        "SELECT subject_id, score, grade, colour, tags, vetoes FROM evaluation_result"
+                        f" WHERE model_name = :m AND subject_id IN ({', '.join(map(str, ids))})"
+                        " ORDER BY subject_id"
+                    ),
                     {"m": model.name},
                 ).all()
                 expected = [

@@ -69,7 +69,13 @@ def test_api_explain_and_history(world: dict) -> None:
     c: TestClient = world["client"]
     e = c.get(f"/api/v1/subjects/{b.code(21)}/evaluations/gz_general/explain").json()
     assert e["grade"] == "A" and e["score"] == pytest.approx(91.65)
-    assert [n["name"] for n in e["indicators"]] == ["遵纪守法", "履约践诺", "资质荣誉", "社会责任", "监管风险"]
+    assert [n["name"] for n in e["indicators"]] == [
+        "遵纪守法",
+        "履约践诺",
+        "资质荣誉",
+        "社会责任",
+        "监管风险",
+    ]
     h = c.get(f"/api/v1/subjects/{b.code(21)}/evaluations/gz_general/history").json()
     assert h[0]["grade"] == "A" and h[0]["prev_grade"] is None
     detail = c.get("/api/v1/evaluation/models/gz_general").json()
@@ -79,19 +85,23 @@ def test_api_explain_and_history(world: dict) -> None:
 def test_department_uploads_an_industry_model_and_admin_activates(world: dict) -> None:
     c: TestClient = world["client"]
     dept = {"X-API-Key": world["key"]}
-    bad = GENERAL.replace("name: gz_general", "name: market_general").replace("weight: 35", "weight: 36")
+    bad = GENERAL.replace("name: gz_general", "name: market_general").replace(
+        "weight: 35", "weight: 36"
+    )
     r = c.post("/api/v1/evaluation/models", json={"source": bad}, headers=dept)
     assert r.status_code == 422 and r.json()["code"] == "MODEL_WEIGHTS_SUM"
     assert "indicators" in r.json()["message"]
     r = c.post("/api/v1/evaluation/models", json={"source": bad}, headers={})
     assert r.status_code == 401
     good = GENERAL.replace("name: gz_general", "name: market_general").replace(
-        "{code: A, name: 优, min_score: 90}", "{code: A, name: 优, min_score: 95}")
+        "{code: A, name: 优, min_score: 90}", "{code: A, name: 优, min_score: 95}"
+    )
     r = c.post("/api/v1/evaluation/models", json={"source": good}, headers=dept)
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "draft" and r.json()["source"] == "department:market"
-    dry = c.post("/api/v1/evaluation/models/market_general/versions/2023.1/dry-run", json={},
-                 headers=dept).json()
+    dry = c.post(
+        "/api/v1/evaluation/models/market_general/versions/2023.1/dry-run", json={}, headers=dept
+    ).json()
     assert dry["distribution"] == {"A": 0, "B": 1, "C": 0, "D": 1}
     assert dry["would_change"] == 0  # no result under this name yet
     r = c.post("/api/v1/evaluation/models/market_general/versions/2023.1/activate", headers=dept)
@@ -134,8 +144,11 @@ def test_admin_model_pages(world: dict) -> None:
     assert r.status_code == 200 and "已登记 gz_general@2026.1" in r.text
     page = c.get("/admin/models/gz_general/2026.1", headers=HTML).text
     assert "草稿" in page and "遵纪守法" in page
-    r = c.post("/admin/models/gz_general/2026.1/dry-run", data={"csrf_token": token, "sample": "100"},
-               headers=HTML)
+    r = c.post(
+        "/admin/models/gz_general/2026.1/dry-run",
+        data={"csrf_token": token, "sample": "100"},
+        headers=HTML,
+    )
     assert "试运行结果" in r.text and "个等级将变化" in r.text
     r = c.post("/admin/models/gz_general/2026.1/activate", data={"csrf_token": token}, headers=HTML)
     assert "已启用" in r.text
@@ -158,8 +171,9 @@ def test_cli_evaluate_explain_and_models(world: dict, tmp_path: Path) -> None:
     r = runner.invoke(cli, ["models", "list"])
     assert r.exit_code == 0 and "gz_general" in r.output
     bad = tmp_path / "bad.yaml"
-    bad.write_text(GENERAL.replace("types: [administrative_penalty]", "types: [parking]", 1),
-                   encoding="utf-8")
+    bad.write_text(
+        GENERAL.replace("types: [administrative_penalty]", "types: [parking]", 1), encoding="utf-8"
+    )
     r = runner.invoke(cli, ["models", "validate", str(bad)])
     assert r.exit_code == 2 and "MODEL_UNKNOWN_RECORD_TYPE" in r.output
     r = runner.invoke(cli, ["models", "dry-run", "gz_general", "2023.1", "--sample", "0"])

@@ -27,7 +27,7 @@ from xinyong.core.db import bulk_insert
 from xinyong.core.errors import DomainError
 from xinyong.core.models import allocate_ids
 from xinyong.core.sqlutil import temp_table
-from xinyong.evaluation.features import department_ids, features_frame, ids_in
+from xinyong.evaluation.features import _fetch, department_ids, features_frame, ids_in
 from xinyong.evaluation.models import (
     EvaluationHistory,
     EvaluationModel,
@@ -301,13 +301,14 @@ def distribution(frame: pl.DataFrame, model: EvalModel) -> dict[str, int]:
 
 
 def _current(conn: Connection, model: EvalModel, among: str | None) -> pl.DataFrame:
+    # The model name is an identifier checked by the schema (^[a-z][a-z0-9_]*$).
     sql = (
         "SELECT subject_id, score, grade, colour, tags, vetoes FROM evaluation_result"
-        " WHERE model_name = :m"
+        f" WHERE model_name = '{model.name}'"
     )
     if among is not None:
         sql += f" AND subject_id {among}"
-    rows = conn.execute(text(sql), {"m": model.name}).all()
+    rows = _fetch(conn, sql)
     schema = {
         "subject_id": pl.Int64,
         "score": pl.Float64,
@@ -455,13 +456,12 @@ def evaluate(
     """Batch: evaluate every subject in the model's scope at ``as_of`` and store the results."""
     as_of = as_of or clock.today()
     t0 = time.perf_counter()
+    # One transaction: the results written are those of the records read (a record arriving
+    # meanwhile waits for the commit, then re-evaluates its subject incrementally).
     with engine.begin() as conn:
         model = get_model(conn, name, version)
-        if (
-            version is not None
-            and _row(conn, name, None) is not None
-            and _row(conn, name, None).version != version
-        ):
+        active = _row(conn, name, None)
+        if version is not None and active is not None and active.version != version:
             raise ModelError(
                 "MODEL_NOT_ACTIVE",
                 f"{model.key} 不是已启用版本；未启用的版本请用试运行（dry-run）",
