@@ -197,8 +197,7 @@ def bulk_insert(
         if conn.dialect.name == "postgresql":
             _copy_frame(conn, table, columns, rows)
         else:
-            # an iterator, not a list: a chunk's rows never all exist as Python tuples at once
-            _executemany(conn, table, columns, rows.iter_rows())
+            _executemany(conn, table, columns, _frame_rows(rows))
         return rows.height
     if not rows:
         return 0
@@ -215,6 +214,15 @@ def bulk_insert(
     else:
         _executemany(conn, table, columns, rows)
     return len(rows)
+
+
+def _frame_rows(frame: pl.DataFrame, step: int = 10_000) -> Iterator[tuple[Any, ...]]:
+    """A frame's rows as tuples, a slice at a time: only ``step`` rows exist as Python objects
+    at once, and building them column by column (``to_list`` + ``zip``) costs about a third
+    less than Polars' row-wise ``iter_rows``."""
+    for start in range(0, frame.height, step):
+        part = frame.slice(start, step)
+        yield from zip(*(part.get_column(c).to_list() for c in part.columns), strict=True)
 
 
 def _executemany(

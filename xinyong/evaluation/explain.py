@@ -71,7 +71,7 @@ def explain(
         "title": model.title,
         "visibility": model.visibility,
         "as_of": as_of.isoformat(),
-        "score": row["score"],
+        "score": round(row["score"], 2) if row["score"] is not None else None,
         "grade": row["grade"],
         "grade_name": {g.code: g.name for g in model.grades}.get(row["grade"] or ""),
         "colour": row["colour"],

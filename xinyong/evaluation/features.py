@@ -27,7 +27,7 @@ import polars as pl
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from xinyong.evaluation.spec import AttributeFeature, EvalModel, RecordFeature, RecordFilter
+from xinyong.evaluation.spec import CENT, AttributeFeature, EvalModel, RecordFeature, RecordFilter
 
 
 def _q(value: str) -> str:
@@ -280,7 +280,7 @@ def assemble(
             elif feat.aggregate == "exists":
                 exprs.append((col.fill_null(0) > 0).alias(name))
             elif feat.aggregate in ("sum_amount", "max_amount"):
-                exprs.append((col.fill_null(0).cast(pl.Float64) / 100.0).alias(name))
+                exprs.append((col.fill_null(0).cast(pl.Float64) * CENT).alias(name))
             else:  # days_since_latest: no record → null (scored with ``missing``)
                 exprs.append((pl.lit(as_of) - col).dt.total_days().alias(name))
         else:
@@ -300,7 +300,7 @@ def attribute_expr(feat: AttributeFeature, as_of: dt.date) -> pl.Expr:
             pl.Float64
         )
     if a == "registered_capital_yuan":
-        return pl.col("registered_capital_fen").cast(pl.Float64) / 100.0
+        return pl.col("registered_capital_fen").cast(pl.Float64) * CENT
     return pl.col(a)
 
 

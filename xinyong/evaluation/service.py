@@ -34,6 +34,7 @@ from xinyong.evaluation.models import (
     EvaluationResult,
     EvaluationRun,
 )
+from xinyong.evaluation.scalar import compute_rows
 from xinyong.evaluation.scoring import score_lazy, split_codes
 from xinyong.evaluation.spec import (
     EvalModel,
@@ -512,10 +513,24 @@ def evaluate_subjects(
     transaction (a batch of records and the grades it changes commit together).
 
     The subjects are ``subject_ids`` or ``among``, an ``IN (…)`` fragment such as
-    ``IN (SELECT subject_id FROM stage)``: the batch's SQL with one more condition.
+    ``IN (SELECT subject_id FROM stage)``: the batch's SQL with one more condition. A few
+    subjects are scored in plain Python (``scalar.py``, the same arithmetic), more in Polars.
     """
+    ids: list[int] | None = None
     if subject_ids is not None:
         ids = sorted({int(i) for i in subject_ids})
+    elif among is not None:
+        probe = [
+            int(r[0])
+            for r in _fetch(
+                conn, f"SELECT id FROM subject WHERE id {among} ORDER BY id LIMIT {SMALL_WRITE + 1}"
+            )
+        ]
+        if len(probe) <= SMALL_WRITE:
+            ids = probe
+    else:
+        raise ValueError("evaluate_subjects needs subject_ids or among")
+    if ids is not None:
         if not ids:
             return []
         if len(ids) <= INLINE_IDS:
@@ -524,16 +539,42 @@ def evaluate_subjects(
             temp_table(conn, "eval_subjects", "subject_id INTEGER PRIMARY KEY")
             bulk_insert(conn, "eval_subjects", ["subject_id"], [(i,) for i in ids])
             among = "IN (SELECT subject_id FROM eval_subjects)"
-    if among is None:
-        raise ValueError("evaluate_subjects needs subject_ids or among")
+    assert among is not None
     as_of = as_of or clock.today()
-    out = []
     chosen = list(models) if models is not None else active_models(conn)
-    t0 = time.perf_counter()
     depts = department_ids(conn)
+    out = []
+    if ids is not None and len(ids) <= SMALL_WRITE:
+        for model in chosen:
+            t0 = time.perf_counter()
+            rows = compute_rows(conn, model, as_of, depts, among)
+            frame = pl.DataFrame(
+                {c: [r[c] for r in rows] for c in RESULT_COLUMNS},
+                schema={
+                    "subject_id": pl.Int64,
+                    "score": pl.Float64,
+                    "grade": pl.Utf8,
+                    "colour": pl.Utf8,
+                    "tags": pl.Utf8,
+                    "vetoes": pl.Utf8,
+                },
+            )
+            run_id, changed = _write(
+                conn,
+                model,
+                as_of,
+                frame,
+                among,
+                lambda n, m=model, f=frame, t=t0: _insert_run(
+                    conn, m, as_of, "incremental", actor, f, n, t
+                ),
+            )
+            out.append(_run_result(run_id, model, as_of, frame, changed, t0))
+        return out
+    t0 = time.perf_counter()
     queries = [score_lazy(m, features_frame(conn, m, as_of, depts, among)[0]) for m in chosen]
     # One engine call for every model: the fixed cost of running a query plan is paid once.
-    frames = pl.collect_all(queries, optimizations=pl.QueryOptFlags.none())
+    frames = pl.collect_all(queries)
     for model, frame in zip(chosen, frames, strict=True):
         run_id, changed = _write(
             conn,
@@ -736,7 +777,8 @@ def result_dict(res: Any, model: EvalModel, **extra: Any) -> dict[str, Any]:
         "model": res.model_name,
         "version": res.model_version,
         "as_of": as_of.isoformat(),
-        "score": res.score,
+        # Stored in binary floating point (79.85000000000001); shown in hundredths.
+        "score": round(res.score, 2) if res.score is not None else None,
         "grade": res.grade,
         "grade_name": grade_names.get(res.grade or ""),
         "colour": res.colour,

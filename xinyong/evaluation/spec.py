@@ -46,6 +46,10 @@ RESULT_NAMES = ("score", "grade", "vetoed")
 SUBJECT_KINDS = ("legal_person", "unincorporated", "individual_business", "natural_person")
 SUBJECT_STATUSES = ("active", "deregistered", "revoked", "moved_out")
 WEIGHT_TOTAL = 100.0
+# Fen → yuan and hundredths of a point: always a multiplication by this constant, never a division
+# by 100. Polars divides a column by a scalar as a multiplication by its reciprocal (except, as
+# measured, for a one-row frame), and the plain-Python scoring must repeat Polars to the bit.
+CENT = 0.01
 
 
 class ModelError(DomainError):

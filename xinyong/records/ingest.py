@@ -69,12 +69,19 @@ STAGE_COLUMNS: list[tuple[str, str]] = [
     ("record_outcome", "VARCHAR(24)"),
     ("penalty_class", "VARCHAR(8)"),
     ("class_source", "VARCHAR(12)"),
-    ("class_reason", "TEXT"),
     ("publicity_until", "DATE"),
     ("publicity_rule", "VARCHAR(64)"),
-    ("data", "TEXT NOT NULL"),
 ]
 STAGE_NAMES = [c for c, _ in STAGE_COLUMNS]
+# The wide part of each staged row (what goes to credit_record_detail) waits in its own table,
+# keyed by seq: the set-based steps update every stage row several times (matching, outcome),
+# and rewriting a ~1 KB payload each time was most of their cost.
+STAGE_DATA_COLUMNS: list[tuple[str, str]] = [
+    ("seq", "BIGINT NOT NULL"),
+    ("class_reason", "TEXT"),
+    ("data", "TEXT NOT NULL"),
+]
+STAGE_DATA_NAMES = [c for c, _ in STAGE_DATA_COLUMNS]
 EXTRA_STAGE = (
     ", subject_id INTEGER, match_state VARCHAR(12), n_candidates INTEGER, candidates TEXT,"
     " prev_id BIGINT, prev_version INTEGER, prev_hash VARCHAR(32), prev_subject_id INTEGER,"
@@ -355,6 +362,14 @@ def _execute(
     today = clock.today()
     settings = get_settings()
     temp_table(conn, "stage", ", ".join(f"{c} {t}" for c, t in STAGE_COLUMNS) + EXTRA_STAGE)
+    temp_table(
+        conn,
+        "stage_data",
+        # SQLite: seq is the rowid (appends, and lookups by seq for free)
+        "seq INTEGER PRIMARY KEY, class_reason TEXT, data TEXT NOT NULL"
+        if conn.dialect.name == "sqlite"
+        else ", ".join(f"{c} {t}" for c, t in STAGE_DATA_COLUMNS),
+    )
     error_frames: list[pl.DataFrame] = []
     seq = 0
     for chunk in source.chunks:
@@ -526,7 +541,7 @@ def _stage_frame(
         .str.slice(0, 128)
         .alias("source_record_id")
     )
-    return staged.select(STAGE_NAMES)
+    return staged.select(*STAGE_NAMES, "class_reason", "data")
 
 
 def _md5(texts: pl.Series, step: int = 10_000) -> pl.Series:
@@ -577,7 +592,8 @@ def _copy_stage(conn: Connection, staged: pl.DataFrame) -> None:
         return
     if conn.dialect.name == "sqlite":
         staged = staged.with_columns(pl.col(pl.Date).cast(pl.String))
-    bulk_insert(conn, "stage", STAGE_NAMES, staged)
+    bulk_insert(conn, "stage", STAGE_NAMES, staged.select(STAGE_NAMES))
+    bulk_insert(conn, "stage_data", STAGE_DATA_NAMES, staged.select(STAGE_DATA_NAMES))
 
 
 # ---------------------------------------------------------------------------- set-based steps
@@ -727,6 +743,7 @@ def _apply(
         )
         # The same numbering in both statements (seq is unique, so the order is total): each
         # detail row gets the id of its record without a second pass over the stage.
+        # (The detail statement spells it with its table alias.)
         new_id = ":first + ROW_NUMBER() OVER (ORDER BY subject_id, seq) - 1"
         conn.execute(
             text(
@@ -758,9 +775,10 @@ def _apply(
         conn.execute(
             text(
                 "INSERT INTO credit_record_detail (subject_id, id, data, class_reason)"
-                " SELECT subject_id, " + new_id + ", " + json_param(conn, "data") + ","
-                " class_reason FROM stage WHERE outcome IN ('new', 'corrected')"
-                " ORDER BY subject_id, seq"
+                " SELECT s.subject_id, :first + ROW_NUMBER() OVER (ORDER BY s.subject_id, s.seq) - 1, "
+                + json_param(conn, "d.data") + ", d.class_reason"
+                " FROM stage s JOIN stage_data d ON d.seq = s.seq"
+                " WHERE s.outcome IN ('new', 'corrected') ORDER BY s.subject_id, s.seq"
             ),
             {"first": first_id},
         )
@@ -835,12 +853,15 @@ def _park_pending(conn: Connection, rtype: RecordType, dept_id: int, batch_id: i
         ),
         {"dept": dept_id, "rt": rtype.code},
     )
+    names = [*STAGE_NAMES, "class_reason", "data", "n_candidates"]
     rows = conn.exec_driver_sql(
-        "SELECT " + ", ".join(STAGE_NAMES) + ", n_candidates FROM stage WHERE outcome = 'pending'"
+        "SELECT " + ", ".join(f"s.{c}" for c in STAGE_NAMES) + ", d.class_reason, d.data,"
+        " s.n_candidates FROM stage s JOIN stage_data d ON d.seq = s.seq"
+        " WHERE s.outcome = 'pending'"
     ).all()
     if not rows:
         return 0
-    items = [dict(zip([*STAGE_NAMES, "n_candidates"], r, strict=True)) for r in rows]
+    items = [dict(zip(names, r, strict=True)) for r in rows]
     ids = [it["source_record_id"] for it in items]
     pending_table = "pending_match"
     for start in range(0, len(ids), 500):

@@ -191,5 +191,4 @@ class PendingMatch(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
-Index("ix_credit_record_type_decided", CreditRecord.record_type, CreditRecord.decided_on)
 Index("ix_pending_match_status", PendingMatch.status, PendingMatch.created_at)
