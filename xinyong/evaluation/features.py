@@ -248,12 +248,42 @@ def _fetch(conn: Connection, sql: str) -> list[tuple[object, ...]]:
         cur.close()
 
 
+_ATTRIBUTE_COLUMN = {
+    "years_since_established": "established_on",
+    "registered_capital_yuan": "registered_capital_fen",
+}
+
+
+def subject_columns(model: EvalModel) -> list[str]:
+    """``id`` and the attributes the model's features read: the subject table is wide
+    (address, business scope), and a million rows of unused values cost seconds."""
+    cols = ["id"]
+    for f in model.features.values():
+        if isinstance(f, AttributeFeature):
+            c = _ATTRIBUTE_COLUMN.get(f.attribute, f.attribute)
+            if c not in cols:
+                cols.append(c)
+    return cols
+
+
 def read_subjects(conn: Connection, model: EvalModel, restrict: str | None = None) -> pl.DataFrame:
     where = scope_clause(model) + (f" AND {restrict}" if restrict else "")
-    rows = _fetch(
-        conn, f"SELECT {', '.join(SUBJECT_COLUMNS)} FROM subject WHERE {where} ORDER BY id"
-    )
-    return _frame(rows, SUBJECT_SCHEMA)
+    cols = subject_columns(model)
+    rows = _fetch(conn, f"SELECT {', '.join(cols)} FROM subject WHERE {where} ORDER BY id")
+    schema = {
+        ("subject_id" if c == "id" else c): SUBJECT_SCHEMA["subject_id" if c == "id" else c]
+        for c in cols
+    }
+    return _frame(rows, schema)
+
+
+def batch_plan(
+    model: EvalModel, dialect: str, as_of: dt.date, departments: dict[str, int]
+) -> FeaturePlan:
+    restrict = None
+    if is_narrow_scope(model):
+        restrict = f"subject_id IN (SELECT id FROM subject WHERE {scope_clause(model)})"
+    return plan(model, dialect, as_of, departments, restrict)
 
 
 def read_aggregates(conn: Connection, fp: FeaturePlan) -> pl.DataFrame:
@@ -320,9 +350,9 @@ def features_frame(
     if among is not None:
         restrict_subjects = f"id {among}"
         restrict_records = f"subject_id {among}"
-    elif is_narrow_scope(model):
-        restrict_records = f"subject_id IN (SELECT id FROM subject WHERE {scope_clause(model)})"
-    fp = plan(model, dialect, as_of, departments, restrict_records)
+        fp = plan(model, dialect, as_of, departments, restrict_records)
+    else:
+        fp = batch_plan(model, dialect, as_of, departments)
     subjects = read_subjects(conn, model, restrict_subjects)
     aggregates = read_aggregates(conn, fp)
     return assemble(model, subjects.lazy(), aggregates.lazy(), fp), fp

@@ -13,6 +13,7 @@ import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,7 +28,16 @@ from xinyong.core.db import bulk_insert
 from xinyong.core.errors import DomainError
 from xinyong.core.models import allocate_ids
 from xinyong.core.sqlutil import temp_table
-from xinyong.evaluation.features import _fetch, department_ids, features_frame, ids_in
+from xinyong.evaluation.features import (
+    _fetch,
+    assemble,
+    batch_plan,
+    department_ids,
+    features_frame,
+    ids_in,
+    read_aggregates,
+    read_subjects,
+)
 from xinyong.evaluation.models import (
     EvaluationHistory,
     EvaluationModel,
@@ -330,13 +340,14 @@ def _write(
     results: pl.DataFrame,
     among: str | None,
     start_run: Callable[[int], int],
+    current: pl.DataFrame | None = None,
 ) -> tuple[int, int]:
     """Append history for the changed results, replace the current ones; returns (run id,
     number changed). ``start_run(changed)`` writes the run row once its figures are known."""
     if among is not None and results.height <= SMALL_WRITE:
         return _write_small(conn, model, as_of, results, among, start_run)
     new = results.select(RESULT_COLUMNS)
-    old = _current(conn, model, among).rename(
+    old = (current if current is not None else _current(conn, model, among)).rename(
         {c: f"old_{c}" for c in RESULT_COLUMNS if c != "subject_id"}
     )
     joined = new.join(old, on="subject_id", how="left")
@@ -445,6 +456,11 @@ def _write_small(
     return run_id, len(changed)
 
 
+def _aggregates_apart(engine: Engine, fp: Any) -> pl.DataFrame:
+    with engine.connect() as conn:
+        return read_aggregates(conn, fp)
+
+
 def evaluate(
     engine: Engine,
     name: str,
@@ -470,7 +486,15 @@ def evaluate(
             )
         if progress:
             progress("aggregate", 0, 3)
-        frame = compute(conn, model, as_of)
+        fp = batch_plan(model, conn.dialect.name, as_of, department_ids(conn))
+        # The aggregate (the long part) runs on a connection of its own while this one reads
+        # the subjects and the current results: the drivers release the GIL inside the query.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(_aggregates_apart, engine, fp)
+            subjects = read_subjects(conn, model)
+            current = _current(conn, model, None)
+            aggregates = pending.result()
+        frame = score_lazy(model, assemble(model, subjects.lazy(), aggregates.lazy(), fp)).collect()
         if progress:
             progress("score", 1, 3)
         run_id, changed = _write(
@@ -480,6 +504,7 @@ def evaluate(
             frame,
             None,
             lambda n: _insert_run(conn, model, as_of, "batch", actor, frame, n, t0),
+            current=current,
         )
         if progress:
             progress("write", 2, 3)
@@ -516,6 +541,9 @@ def evaluate_subjects(
     ``IN (SELECT subject_id FROM stage)``: the batch's SQL with one more condition. A few
     subjects are scored in plain Python (``scalar.py``, the same arithmetic), more in Polars.
     """
+    chosen = list(models) if models is not None else active_models(conn)
+    if not chosen:
+        return []
     ids: list[int] | None = None
     if subject_ids is not None:
         ids = sorted({int(i) for i in subject_ids})
@@ -541,7 +569,6 @@ def evaluate_subjects(
             among = "IN (SELECT subject_id FROM eval_subjects)"
     assert among is not None
     as_of = as_of or clock.today()
-    chosen = list(models) if models is not None else active_models(conn)
     depts = department_ids(conn)
     out = []
     if ids is not None and len(ids) <= SMALL_WRITE:

@@ -16,7 +16,7 @@ import datetime as dt
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import Date, Select, and_, bindparam, false, or_, select, true
+from sqlalchemy import Date, Select, Text, and_, bindparam, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -170,11 +170,14 @@ def _subject_dict(s: dict[str, Any], view: View, former: list[str]) -> dict[str,
 
 # --------------------------------------------------------------------------- statements
 #
-# Each query is written once with SQLAlchemy (so the visibility rule stays one expression) and
-# compiled once per dialect into the driver's own SQL, which then runs on the DB-API cursor:
-# the ORM/Core execution path cost several times more than the queries themselves (a profile
-# is three primary-key range reads). Rows come back as the driver returns them (SQLite: dates
-# as ISO text, booleans as 0/1, JSON as text; PostgreSQL: dates, booleans, parsed JSON).
+# A profile is one statement: the subject, the number of its former names, and its visible
+# records (LEFT JOIN: a subject without records still gives its row), so it costs one round
+# trip to the server; former names, which few subjects have, are read only when there are any.
+# It is written once with SQLAlchemy (the visibility rule stays one expression) and compiled
+# once per dialect into the driver's own SQL, which then runs on the DB-API cursor: the
+# ORM/Core execution path cost several times more than the query itself. Rows come back as the
+# driver returns them (SQLite: dates as ISO text, booleans as 0/1; PostgreSQL: dates and
+# booleans); the payload is read as text and parsed with orjson.
 
 RECORD_COLUMNS = (
     "id",
@@ -199,78 +202,74 @@ RECORD_COLUMNS = (
     "source_record_id",
     "department_name",
 )
+N_SUBJECT = len(SUBJECT_COLUMNS)
 
 
-def _subject_key(by: str) -> Any:
-    """The subject a statement is about: its id, or the subject holding a credit code (a scalar
-    subquery, so that every statement of a profile can be sent before any answer is back)."""
-    if by == "id":
-        return bindparam("subject_id", 0)
-    return (
-        select(Subject.__table__.c.id)
-        .where(Subject.__table__.c.uscc == bindparam("uscc", ""))
+def _profile_statement(view: View, by: str) -> Select[Any]:
+    """``by``: ``id`` (bound ``subject_id``) or ``uscc`` (bound ``uscc``)."""
+    st = Subject.__table__
+    r = CreditRecord.__table__
+    d = CreditRecordDetail.__table__
+    dept = Department.__table__
+    n = SubjectName.__table__
+    n_former = (
+        select(func.count())
+        .where(n.c.subject_id == st.c.id, n.c.is_current.is_(False))
         .scalar_subquery()
     )
-
-
-def _records_statement(view: View, by: str) -> Select[Any]:
-    r = CreditRecord
-    d = CreditRecordDetail
-    key = _subject_key(by)
-    stmt = (
-        select(
-            r.id,
-            r.record_type,
-            r.category,
-            r.title,
-            r.decided_on,
-            r.valid_until,
-            r.amount_fen,
-            r.penalty_class,
-            r.class_source,
-            d.class_reason,
-            r.publicity_until,
-            r.publicity_rule,
-            r.status,
-            r.status_since,
-            r.is_current,
-            r.version,
-            r.disclosure,
-            d.data,
-            r.catalog_version,
-            r.source_record_id,
-            Department.name.label("department_name"),
-        )
-        # The detail row has the same key: one primary-key seek per record, inside the
-        # subject's range of the detail table (both tables are clustered by subject).
-        .join(d, and_(d.subject_id == r.subject_id, d.id == r.id))
-        .outerjoin(Department, Department.id == r.department_id)
-        .where(
-            r.subject_id == key,
-            d.subject_id == key,
-            visible_clause(view, bindparam("today", dt.date.min, type_=Date())),  # type: ignore[arg-type]
-        )
+    visible = visible_clause(view, bindparam("today", dt.date.min, type_=Date()))  # type: ignore[arg-type]
+    records = r.join(d, and_(d.c.subject_id == r.c.subject_id, d.c.id == r.c.id)).outerjoin(
+        dept, dept.c.id == r.c.department_id
     )
+    on = [r.c.subject_id == st.c.id, visible]
     if view != "government":
-        stmt = stmt.where(r.is_current.is_(True))
-    # NULLS LAST spelled out: the engines' defaults differ (PostgreSQL puts NULLs first in DESC)
-    return stmt.order_by(r.decided_on.desc().nulls_last(), r.id.desc())
+        on.append(r.c.is_current.is_(True))
+    key = st.c.id == bindparam("subject_id", 0) if by == "id" else (
+        st.c.uscc == bindparam("uscc", "")
+    )
+    return (
+        select(
+            *(st.c[c] for c in SUBJECT_COLUMNS),
+            n_former.label("n_former"),
+            r.c.id.label("record_id"),
+            r.c.record_type,
+            r.c.category,
+            r.c.title,
+            r.c.decided_on,
+            r.c.valid_until,
+            r.c.amount_fen,
+            r.c.penalty_class,
+            r.c.class_source,
+            d.c.class_reason,
+            r.c.publicity_until,
+            r.c.publicity_rule,
+            r.c.status.label("record_status"),
+            r.c.status_since,
+            r.c.is_current,
+            r.c.version,
+            r.c.disclosure,
+            cast(d.c.data, Text).label("data"),
+            r.c.catalog_version,
+            r.c.source_record_id,
+            dept.c.name.label("department_name"),
+        )
+        .select_from(st.outerjoin(records, and_(*on)))
+        .where(key)
+        # NULLS LAST spelled out: the engines' defaults differ (PostgreSQL puts NULLs first)
+        .order_by(r.c.decided_on.desc().nulls_last(), r.c.id.desc())
+    )
 
 
 def _statement(name: str) -> Any:
-    """The statements of a profile by name: ``records:<view>:<id|uscc>``, ``subject:uscc``,
-    ``former_names:<id|uscc>``."""
+    """By name: ``profile:<view>:<id|uscc>`` and ``former_names``."""
     kind, *args = name.split(":")
-    if kind == "records":
-        return _records_statement(args[0], args[1])  # type: ignore[arg-type]
-    if kind == "subject":
-        t = Subject.__table__.c
-        return select(*(t[c] for c in SUBJECT_COLUMNS)).where(t.uscc == bindparam("uscc", ""))
+    if kind == "profile":
+        return _profile_statement(args[0], args[1])  # type: ignore[arg-type]
     if kind == "former_names":
         n = SubjectName.__table__.c
         return (
             select(n.name)
-            .where(n.subject_id == _subject_key(args[0]), n.is_current.is_(False))
+            .where(n.subject_id == bindparam("subject_id", 0), n.is_current.is_(False))
             .order_by(n.id)
         )
     raise KeyError(name)
@@ -307,41 +306,38 @@ def _driver_sql(dialect: Any, name: str) -> _DriverSQL:
     return sql
 
 
-def _run_all(
-    conn: Any, dialect: Any, queries: list[tuple[str, dict[str, Any]]]
-) -> list[list[Any]]:
-    """Run independent queries on a DB-API connection; their rows, in order.
-
-    On PostgreSQL they go in one pipeline, so the profile costs one round trip to the server
-    instead of one per query; SQLite runs in-process and needs no such thing.
-    """
-    if dialect.name == "postgresql":
-        cursors = []
-        with conn.pipeline():
-            for name, values in queries:
-                sql = _driver_sql(dialect, name)
-                cur = conn.cursor()
-                cur.execute(sql.sql, sql.params(values))
-                cursors.append(cur)
-        out = [list(cur.fetchall()) for cur in cursors]
-        for cur in cursors:
-            cur.close()
-        return out
+def _query(conn: Any, dialect: Any, name: str, values: dict[str, Any]) -> list[Any]:
+    sql = _driver_sql(dialect, name)
     cur = conn.cursor()
     try:
-        out = []
-        for name, values in queries:
-            sql = _driver_sql(dialect, name)
-            cur.execute(sql.sql, sql.params(values))
-            out.append(list(cur.fetchall()))
-        return out
+        cur.execute(sql.sql, sql.params(values))
+        return list(cur.fetchall())
     finally:
         cur.close()
 
 
-def _day_param(dialect: Any, day: dt.date) -> Any:
-    # dates bind as ISO text on SQLite (what SQLAlchemy's Date type stores), as dates elsewhere
-    return day.isoformat() if dialect.name == "sqlite" else day
+def _read_profile(
+    conn: Any, dialect: Any, view: View, by: str, key: Any, today: dt.date
+) -> tuple[dict[str, Any], list[str], list[Any]] | None:
+    """(subject attributes, former names, record rows), or None when there is no such
+    subject."""
+    day = today.isoformat() if dialect.name == "sqlite" else today  # as SQLAlchemy binds it
+    values = {"subject_id" if by == "id" else "uscc": key, "today": day}
+    rows = _query(conn, dialect, f"profile:{view}:{by}", values)
+    if not rows:
+        return None
+    first = rows[0]
+    subject = dict(zip(SUBJECT_COLUMNS, first[:N_SUBJECT], strict=True))
+    former: list[str] = []
+    if first[N_SUBJECT]:
+        former = [
+            r[0] for r in _query(conn, dialect, "former_names", {"subject_id": subject["id"]})
+        ]
+    start = N_SUBJECT + 1
+    records = [row[start:] for row in rows if row[start] is not None]
+    if view == "public" and subject["kind"] == "natural_person":
+        records = []  # never public (visible_clause says so too)
+    return subject, former, records
 
 
 # --------------------------------------------------------------------------- assembly
@@ -508,48 +504,28 @@ def build_profile(
     transaction."""
     today = today or clock.today()
     conn = session.connection()
-    dialect = conn.dialect
-    values = {"subject_id": subject.id, "today": _day_param(dialect, today)}
-    former, rows = _run_all(
-        conn.connection.dbapi_connection,
-        dialect,
-        [("former_names:id", values), (f"records:{view}:id", values)],
+    got = _read_profile(
+        conn.connection.dbapi_connection, conn.dialect, view, "id", subject.id, today
     )
-    if view == "public" and subject.kind == "natural_person":
-        rows = []  # natural persons' records are never public (visible_clause says so too)
+    _, former, records = got if got is not None else (None, [], [])
+    # the attributes as the caller's object holds them (it may carry unflushed changes)
     attributes = {c: getattr(subject, c) for c in SUBJECT_COLUMNS}
-    return _assemble(attributes, [r[0] for r in former], rows, view, today)
+    return _assemble(attributes, former, records, view, today)
 
 
 def profile_by_code(code: str, view: View, today: dt.date | None = None) -> dict[str, Any] | None:
     """The profile of the subject with credit code ``code``, or None when no subject has that
     code (the caller then tries names and ids through ``find_subject``).
 
-    The HTTP fast path: three short reads, keyed by the code, on this thread's read connection
-    (:func:`xinyong.core.db.run_read`) — no session, no ORM, one round trip on PostgreSQL; fast
-    enough to run on the event loop itself. It sees the latest committed data.
+    The HTTP fast path: one statement keyed by the code on this thread's read connection
+    (:func:`xinyong.core.db.run_read`) — no session, no ORM, one round trip; fast enough to run
+    on the event loop itself. It sees the latest committed data.
     """
     today = today or clock.today()
     key = code.replace("\x00", "").strip().upper()
     if len(key) != 18:
         return None
-
-    def read(conn: Any, dialect: Any) -> list[list[Any]]:
-        values = {"uscc": key, "today": _day_param(dialect, today)}
-        return _run_all(
-            conn,
-            dialect,
-            [
-                ("subject:uscc", values),
-                ("former_names:uscc", values),
-                (f"records:{view}:uscc", values),
-            ],
-        )
-
-    found, former, rows = run_read(read)
-    if not found:
+    got = run_read(lambda conn, dialect: _read_profile(conn, dialect, view, "uscc", key, today))
+    if got is None:
         return None
-    subject = dict(zip(SUBJECT_COLUMNS, found[0], strict=True))
-    if view == "public" and subject["kind"] == "natural_person":
-        rows = []
-    return _assemble(subject, [r[0] for r in former], rows, view, today)
+    return _assemble(*got, view, today)
