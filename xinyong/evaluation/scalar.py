@@ -258,34 +258,78 @@ def _day(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def compute_rows(
-    conn: Any, model: EvalModel, as_of: dt.date, departments: dict[str, int], among: str
-) -> list[Row]:
-    """Scores of the few subjects ``among`` names: the batch's SQL, then ``score_row``."""
-    from xinyong.evaluation.features import SUBJECT_COLUMNS, _fetch, plan, scope_clause
-
-    fp = plan(model, conn.dialect.name, as_of, departments, f"subject_id {among}")
-    subjects = _fetch(
-        conn,
-        f"SELECT {', '.join(SUBJECT_COLUMNS)} FROM subject"
-        f" WHERE {scope_clause(model)} AND id {among} ORDER BY id",
+def in_scope(model: EvalModel, subject: Row) -> bool:
+    """``features.scope_clause`` for one subject (SQL: a NULL attribute is never in a list)."""
+    sc = model.scope
+    if subject.get("kind") not in sc.subject_kinds or subject.get("status") in sc.exclude_statuses:
+        return False
+    if sc.industry_sections and subject.get("industry_section") not in sc.industry_sections:
+        return False
+    if sc.industry_divisions and subject.get("industry_division") not in sc.industry_divisions:
+        return False
+    region = subject.get("region_code")
+    return not sc.region_prefixes or (
+        region is not None and any(region.startswith(p) for p in sc.region_prefixes)
     )
+
+
+def compute_many(
+    conn: Any,
+    models: list[EvalModel],
+    as_of: dt.date,
+    departments: dict[str, int],
+    among: str,
+) -> list[list[Row]]:
+    """Scores of the few subjects ``among`` names under every model, from two queries: the
+    subjects, and one aggregate pass whose FILTERs carry each model's own counting rules (the
+    same predicates as the batch's)."""
+    from xinyong.evaluation.features import SUBJECT_COLUMNS, Aggregate, _fetch, plan
+
+    dialect = conn.dialect.name
+    subjects = [
+        dict(zip(SUBJECT_COLUMNS, r, strict=True))
+        for r in _fetch(
+            conn, f"SELECT {', '.join(SUBJECT_COLUMNS)} FROM subject WHERE id {among} ORDER BY id"
+        )
+    ]
+    for subject in subjects:
+        subject["established_on"] = _day(subject["established_on"])
+    plans = [plan(m, dialect, as_of, departments) for m in models]
+    merged: list[Aggregate] = []
+    columns: list[dict[str, str]] = []
+    latest: set[str] = set()
+    for k, fp in enumerate(plans):
+        rename = {a.column: f"m{k}_{a.column}" for a in fp.aggregates}
+        for a in fp.aggregates:
+            merged.append(
+                Aggregate(rename[a.column], a.kind, f"({fp.counting}) AND ({a.predicate})")
+            )
+            if a.kind == "latest":
+                latest.add(rename[a.column])
+        columns.append({name: rename[col] for name, col in fp.feature_columns.items()})
     aggregates: dict[int, Row] = {}
-    if fp.sql:
-        latest = {a.column for a in fp.aggregates if a.kind == "latest"}
-        names = ["subject_id", *(a.column for a in fp.aggregates)]
-        for row in _fetch(conn, fp.sql):
+    if merged:
+        names = ["subject_id", *(a.column for a in merged)]
+        sql = (
+            f"SELECT subject_id, {', '.join(a.sql(dialect) for a in merged)} FROM credit_record"
+            f" WHERE subject_id {among} AND is_current = true GROUP BY subject_id"
+        )
+        for row in _fetch(conn, sql):
             values = dict(zip(names, row, strict=True))
             for c in latest:
                 values[c] = _day(values[c])
             aggregates[int(row[0])] = values
-    out = []
-    for row in subjects:
-        subject = dict(zip(SUBJECT_COLUMNS, row, strict=True))
-        subject["established_on"] = _day(subject["established_on"])
-        sid = int(subject["id"])
-        feats = feature_values(model, subject, aggregates.get(sid), fp.feature_columns, as_of)
-        scored = score_row(model, feats)
-        scored["subject_id"] = sid
-        out.append(scored)
+    out: list[list[Row]] = []
+    for model, cols in zip(models, columns, strict=True):
+        rows = []
+        for subject in subjects:
+            if not in_scope(model, subject):
+                continue
+            sid = int(subject["id"])
+            scored = score_row(
+                model, feature_values(model, subject, aggregates.get(sid), cols, as_of)
+            )
+            scored["subject_id"] = sid
+            rows.append(scored)
+        out.append(rows)
     return out

@@ -44,7 +44,7 @@ from xinyong.evaluation.models import (
     EvaluationResult,
     EvaluationRun,
 )
-from xinyong.evaluation.scalar import compute_rows
+from xinyong.evaluation.scalar import compute_many
 from xinyong.evaluation.scoring import score_lazy, split_codes
 from xinyong.evaluation.spec import (
     EvalModel,
@@ -55,6 +55,10 @@ from xinyong.evaluation.spec import (
 )
 
 RESULT_COLUMNS = ("subject_id", "score", "grade", "colour", "tags", "vetoes")
+RESULT_SCHEMA = {
+    "subject_id": pl.Int64, "score": pl.Float64, "grade": pl.Utf8, "colour": pl.Utf8,
+    "tags": pl.Utf8, "vetoes": pl.Utf8,
+}  # fmt: skip
 HISTORY_COLUMNS = (
     "id", "model_name", "subject_id", "model_version", "as_of", "score", "grade", "colour",
     "tags", "vetoes", "prev_grade", "prev_colour", "run_id",
@@ -344,8 +348,6 @@ def _write(
 ) -> tuple[int, int]:
     """Append history for the changed results, replace the current ones; returns (run id,
     number changed). ``start_run(changed)`` writes the run row once its figures are known."""
-    if among is not None and results.height <= SMALL_WRITE:
-        return _write_small(conn, model, as_of, results, among, start_run)
     new = results.select(RESULT_COLUMNS)
     old = (current if current is not None else _current(conn, model, among)).rename(
         {c: f"old_{c}" for c in RESULT_COLUMNS if c != "subject_id"}
@@ -400,60 +402,9 @@ def _write(
     return run_id, changed.height
 
 
-# An incremental run of a few subjects compares and writes in plain Python: a handful of Polars
-# operations on a one-row frame cost more than the SQL they prepare.
+# Up to this many subjects an incremental run scores and writes in plain Python (scalar.py):
+# a Polars query costs ~2 ms per model whatever its size.
 SMALL_WRITE = 64
-
-
-def _write_small(
-    conn: Connection,
-    model: EvalModel,
-    as_of: dt.date,
-    results: pl.DataFrame,
-    among: str,
-    start_run: Callable[[int], int],
-) -> tuple[int, int]:
-    new_rows = results.select(RESULT_COLUMNS).rows()
-    old = {
-        int(r[0]): tuple(r[1:])
-        for r in conn.execute(
-            text(
-                "SELECT subject_id, score, grade, colour, tags, vetoes FROM evaluation_result"
-                f" WHERE model_name = :m AND subject_id {among}"
-            ),
-            {"m": model.name},
-        )
-    }
-    changed = [(row, old.get(row[0])) for row in new_rows if old.get(row[0]) != tuple(row[1:])]
-    run_id = start_run(len(changed))
-    as_of_value: Any = as_of.isoformat() if conn.dialect.name == "sqlite" else as_of
-    if changed:
-        first = allocate_ids(conn, "evaluation_history", len(changed))
-        hist = [
-            (
-                first + i,
-                model.name,
-                row[0],
-                model.version,
-                as_of_value,
-                *row[1:],
-                prev[1] if prev else None,
-                prev[2] if prev else None,
-                run_id,
-            )
-            for i, (row, prev) in enumerate(changed)
-        ]
-        bulk_insert(conn, "evaluation_history", HISTORY_COLUMNS, hist)
-    conn.execute(
-        text(f"DELETE FROM evaluation_result WHERE model_name = :m AND subject_id {among}"),
-        {"m": model.name},
-    )
-    rows = [
-        (model.name, row[0], model.version, as_of_value, *row[1:], run_id)
-        for row in sorted(new_rows)
-    ]
-    bulk_insert(conn, "evaluation_result", CURRENT_COLUMNS, rows)
-    return run_id, len(changed)
 
 
 def _aggregates_apart(engine: Engine, fp: Any) -> pl.DataFrame:
@@ -572,32 +523,7 @@ def evaluate_subjects(
     depts = department_ids(conn)
     out = []
     if ids is not None and len(ids) <= SMALL_WRITE:
-        for model in chosen:
-            t0 = time.perf_counter()
-            rows = compute_rows(conn, model, as_of, depts, among)
-            frame = pl.DataFrame(
-                {c: [r[c] for r in rows] for c in RESULT_COLUMNS},
-                schema={
-                    "subject_id": pl.Int64,
-                    "score": pl.Float64,
-                    "grade": pl.Utf8,
-                    "colour": pl.Utf8,
-                    "tags": pl.Utf8,
-                    "vetoes": pl.Utf8,
-                },
-            )
-            run_id, changed = _write(
-                conn,
-                model,
-                as_of,
-                frame,
-                among,
-                lambda n, m=model, f=frame, t=t0: _insert_run(
-                    conn, m, as_of, "incremental", actor, f, n, t
-                ),
-            )
-            out.append(_run_result(run_id, model, as_of, frame, changed, t0))
-        return out
+        return _evaluate_few(conn, chosen, among, as_of, depts, actor)
     t0 = time.perf_counter()
     queries = [score_lazy(m, features_frame(conn, m, as_of, depts, among)[0]) for m in chosen]
     # One engine call for every model: the fixed cost of running a query plan is paid once.
@@ -614,6 +540,72 @@ def evaluate_subjects(
             ),
         )
         out.append(_run_result(run_id, model, as_of, frame, changed, t0))
+    return out
+
+
+def _evaluate_few(
+    conn: Connection,
+    models: list[EvalModel],
+    among: str,
+    as_of: dt.date,
+    depts: dict[str, int],
+    actor: str | None,
+) -> list[RunResult]:
+    """A few subjects under every model with a handful of statements in all (the hot path
+    after an ingest or a status change): two reads, one read of the current results, one
+    write of each kind, one run row per model."""
+    t0 = time.perf_counter()
+    scored = compute_many(conn, models, as_of, depts, among)
+    names = ", ".join(f"'{m.name}'" for m in models)  # identifiers checked by the schema
+    old: dict[tuple[str, int], tuple[Any, ...]] = {
+        (r[0], int(r[1])): tuple(r[2:])
+        for r in _fetch(
+            conn,
+            "SELECT model_name, subject_id, score, grade, colour, tags, vetoes"
+            f" FROM evaluation_result WHERE model_name IN ({names}) AND subject_id {among}",
+        )
+    }
+    sqlite = conn.dialect.name == "sqlite"
+    as_of_value: Any = as_of.isoformat() if sqlite else as_of
+    history: list[tuple[Any, ...]] = []
+    current: list[tuple[Any, ...]] = []
+    out = []
+    for model, rows in zip(models, scored, strict=True):
+        values = [tuple(r[c] for c in RESULT_COLUMNS) for r in rows]
+        changed = [
+            (v, old.get((model.name, v[0]))) for v in values if old.get((model.name, v[0])) != v[1:]
+        ]
+        frame = pl.DataFrame(values, schema=RESULT_SCHEMA, orient="row")
+        run_id = _insert_run(conn, model, as_of, "incremental", actor, frame, len(changed), t0)
+        history += [
+            (
+                model.name,
+                v[0],
+                model.version,
+                as_of_value,
+                *v[1:],
+                prev[1] if prev else None,
+                prev[2] if prev else None,
+                run_id,
+            )
+            for v, prev in changed
+        ]
+        current += [(model.name, v[0], model.version, as_of_value, *v[1:], run_id) for v in values]
+        out.append(_run_result(run_id, model, as_of, frame, len(changed), t0))
+    if history:
+        first = allocate_ids(conn, "evaluation_history", len(history))
+        bulk_insert(
+            conn,
+            "evaluation_history",
+            HISTORY_COLUMNS,
+            [(first + i, *h) for i, h in enumerate(history)],
+        )
+    conn.execute(
+        text(f"DELETE FROM evaluation_result WHERE model_name IN ({names}) AND subject_id {among}")
+    )
+    bulk_insert(
+        conn, "evaluation_result", CURRENT_COLUMNS, sorted(current, key=lambda c: (c[0], c[1]))
+    )
     return out
 
 
