@@ -232,7 +232,9 @@ def _frame(rows: Sequence[Sequence[object]], schema: dict[str, pl.DataType]) -> 
     return pl.DataFrame(out)
 
 
-def _fetch(conn: Connection, sql: str) -> list[tuple[object, ...]]:
+def _fetch(
+    conn: Connection, sql: str, params: Sequence[object] | None = None
+) -> list[tuple[object, ...]]:
     """All rows as plain tuples from the driver's own cursor, inside the caller's transaction.
 
     SQLAlchemy's Row objects cost more than the query for a million aggregate rows (measured:
@@ -242,7 +244,7 @@ def _fetch(conn: Connection, sql: str) -> list[tuple[object, ...]]:
     """
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cur.execute(sql)
+        cur.execute(sql, params) if params is not None else cur.execute(sql)
         return cur.fetchall()
     finally:
         cur.close()
@@ -356,6 +358,15 @@ def features_frame(
     subjects = read_subjects(conn, model, restrict_subjects)
     aggregates = read_aggregates(conn, fp)
     return assemble(model, subjects.lazy(), aggregates.lazy(), fp), fp
+
+
+def ids_param(dialect: str, ids: Sequence[int]) -> tuple[str, list[object]]:
+    """``subject_id {fragment}`` with the ids bound, in the driver's own style: the statement
+    text stays the same from one subject to the next, so the database plans it once (PostgreSQL
+    spent most of an incremental run parsing and planning the long aggregate anew)."""
+    if dialect == "postgresql":
+        return "= ANY(%s)", [list(ids)]
+    return f"IN ({', '.join('?' * len(ids))})", list(ids)
 
 
 def ids_in(ids: Sequence[int]) -> str:

@@ -278,18 +278,21 @@ def compute_many(
     models: list[EvalModel],
     as_of: dt.date,
     departments: dict[str, int],
-    among: str,
+    ids: list[int],
 ) -> list[list[Row]]:
-    """Scores of the few subjects ``among`` names under every model, from two queries: the
-    subjects, and one aggregate pass whose FILTERs carry each model's own counting rules (the
-    same predicates as the batch's)."""
-    from xinyong.evaluation.features import SUBJECT_COLUMNS, Aggregate, _fetch, plan
+    """Scores of a few subjects under every model, from two queries: the subjects, and one
+    aggregate pass whose FILTERs carry each model's own counting rules (the same predicates as
+    the batch's). The ids are bound parameters, so the statements are planned once."""
+    from xinyong.evaluation.features import SUBJECT_COLUMNS, Aggregate, _fetch, ids_param, plan
 
     dialect = conn.dialect.name
+    among, params = ids_param(dialect, ids)
     subjects = [
         dict(zip(SUBJECT_COLUMNS, r, strict=True))
         for r in _fetch(
-            conn, f"SELECT {', '.join(SUBJECT_COLUMNS)} FROM subject WHERE id {among} ORDER BY id"
+            conn,
+            f"SELECT {', '.join(SUBJECT_COLUMNS)} FROM subject WHERE id {among} ORDER BY id",
+            params,
         )
     ]
     for subject in subjects:
@@ -314,7 +317,7 @@ def compute_many(
             f"SELECT subject_id, {', '.join(a.sql(dialect) for a in merged)} FROM credit_record"
             f" WHERE subject_id {among} AND is_current = true GROUP BY subject_id"
         )
-        for row in _fetch(conn, sql):
+        for row in _fetch(conn, sql, params):
             values = dict(zip(names, row, strict=True))
             for c in latest:
                 values[c] = _day(values[c])

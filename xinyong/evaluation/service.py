@@ -35,6 +35,7 @@ from xinyong.evaluation.features import (
     department_ids,
     features_frame,
     ids_in,
+    ids_param,
     read_aggregates,
     read_subjects,
 )
@@ -523,7 +524,7 @@ def evaluate_subjects(
     depts = department_ids(conn)
     out = []
     if ids is not None and len(ids) <= SMALL_WRITE:
-        return _evaluate_few(conn, chosen, among, as_of, depts, actor)
+        return _evaluate_few(conn, chosen, ids, as_of, depts, actor)
     t0 = time.perf_counter()
     queries = [score_lazy(m, features_frame(conn, m, as_of, depts, among)[0]) for m in chosen]
     # One engine call for every model: the fixed cost of running a query plan is paid once.
@@ -546,7 +547,7 @@ def evaluate_subjects(
 def _evaluate_few(
     conn: Connection,
     models: list[EvalModel],
-    among: str,
+    ids: list[int],
     as_of: dt.date,
     depts: dict[str, int],
     actor: str | None,
@@ -555,7 +556,8 @@ def _evaluate_few(
     after an ingest or a status change): two reads, one read of the current results, one
     write of each kind, one run row per model."""
     t0 = time.perf_counter()
-    scored = compute_many(conn, models, as_of, depts, among)
+    scored = compute_many(conn, models, as_of, depts, ids)
+    among, params = ids_param(conn.dialect.name, ids)
     names = ", ".join(f"'{m.name}'" for m in models)  # identifiers checked by the schema
     old: dict[tuple[str, int], tuple[Any, ...]] = {
         (r[0], int(r[1])): tuple(r[2:])
@@ -563,6 +565,7 @@ def _evaluate_few(
             conn,
             "SELECT model_name, subject_id, score, grade, colour, tags, vetoes"
             f" FROM evaluation_result WHERE model_name IN ({names}) AND subject_id {among}",
+            params,
         )
     }
     sqlite = conn.dialect.name == "sqlite"
@@ -600,9 +603,12 @@ def _evaluate_few(
             HISTORY_COLUMNS,
             [(first + i, *h) for i, h in enumerate(history)],
         )
-    conn.execute(
-        text(f"DELETE FROM evaluation_result WHERE model_name IN ({names}) AND subject_id {among}")
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cur.execute(
+        f"DELETE FROM evaluation_result WHERE model_name IN ({names}) AND subject_id {among}",
+        params,
     )
+    cur.close()
     bulk_insert(
         conn, "evaluation_result", CURRENT_COLUMNS, sorted(current, key=lambda c: (c[0], c[1]))
     )
