@@ -82,6 +82,13 @@ def evaluate_command(
             console.print(
                 f"[bold]{result.model}@{result.version}[/bold] 评价日 {result.as_of}：主体 "
                 f"{result.subjects:,}，结果变化 {result.changed:,}，用时 {result.seconds:.1f} 秒"
+                + (
+                    "（读取 {read:.1f}、计分 {score:.1f}、写入 {write:.1f}）".format(
+                        **result.phases
+                    )
+                    if result.phases
+                    else ""
+                )
             )
             console.print("  分布：" + _dist(result.distribution))
     except DomainError as exc:

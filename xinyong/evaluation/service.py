@@ -291,6 +291,7 @@ class RunResult:
     changed: int
     distribution: dict[str, int]
     seconds: float
+    phases: dict[str, float] | None = None  # batch: read / score / write seconds
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -302,6 +303,7 @@ class RunResult:
             "changed": self.changed,
             "distribution": self.distribution,
             "seconds": round(self.seconds, 3),
+            "phases": {k: round(v, 2) for k, v in (self.phases or {}).items()},
         }
 
 
@@ -446,7 +448,9 @@ def evaluate(
             subjects = read_subjects(conn, model)
             current = _current(conn, model, None)
             aggregates = pending.result()
+        t_read = time.perf_counter()
         frame = score_lazy(model, assemble(model, subjects.lazy(), aggregates.lazy(), fp)).collect()
+        t_score = time.perf_counter()
         if progress:
             progress("score", 1, 3)
         run_id, changed = _write(
@@ -461,6 +465,11 @@ def evaluate(
         if progress:
             progress("write", 2, 3)
         result = _run_result(run_id, model, as_of, frame, changed, t0)
+        result.phases = {
+            "read": t_read - t0,
+            "score": t_score - t_read,
+            "write": time.perf_counter() - t_score,
+        }
         # The run's time includes the write, known only now.
         conn.execute(
             update(EvaluationRun)

@@ -212,25 +212,38 @@ def _profile_statement(view: View, by: str) -> Select[Any]:
     d = CreditRecordDetail.__table__
     dept = Department.__table__
     n = SubjectName.__table__
+    key = st.c.id == bindparam("subject_id", 0) if by == "id" else (
+        st.c.uscc == bindparam("uscc", "")
+    )
+    # The subject (one row) with its number of former names, as a derived table: the count is
+    # then worked out once, not once per record row (LIMIT keeps the planners from merging it
+    # into the outer query; the key is unique anyway).
     n_former = (
         select(func.count())
         .where(n.c.subject_id == st.c.id, n.c.is_current.is_(False))
         .scalar_subquery()
     )
-    visible = visible_clause(view, bindparam("today", dt.date.min, type_=Date()))  # type: ignore[arg-type]
-    records = r.join(d, and_(d.c.subject_id == r.c.subject_id, d.c.id == r.c.id)).outerjoin(
-        dept, dept.c.id == r.c.department_id
+    subject = (
+        select(*(st.c[c] for c in SUBJECT_COLUMNS), n_former.label("n_former"))
+        .where(key)
+        .limit(1)
     )
-    on = [r.c.subject_id == st.c.id, visible]
+    sj = subject.subquery("s")
+    visible = visible_clause(view, bindparam("today", dt.date.min, type_=Date()))  # type: ignore[arg-type]
+    on = [r.c.subject_id == sj.c.id, visible]
     if view != "government":
         on.append(r.c.is_current.is_(True))
-    key = st.c.id == bindparam("subject_id", 0) if by == "id" else (
-        st.c.uscc == bindparam("uscc", "")
+    # A flat chain of LEFT JOINs (every record has its detail row, so the second is exact):
+    # SQLite materialised a parenthesised (record JOIN detail) by scanning every record.
+    joined = (
+        sj.outerjoin(r, and_(*on))
+        .outerjoin(d, and_(d.c.subject_id == r.c.subject_id, d.c.id == r.c.id))
+        .outerjoin(dept, dept.c.id == r.c.department_id)
     )
     return (
         select(
-            *(st.c[c] for c in SUBJECT_COLUMNS),
-            n_former.label("n_former"),
+            *(sj.c[c] for c in SUBJECT_COLUMNS),
+            sj.c.n_former,
             r.c.id.label("record_id"),
             r.c.record_type,
             r.c.category,
@@ -253,8 +266,7 @@ def _profile_statement(view: View, by: str) -> Select[Any]:
             r.c.source_record_id,
             dept.c.name.label("department_name"),
         )
-        .select_from(st.outerjoin(records, and_(*on)))
-        .where(key)
+        .select_from(joined)
         # NULLS LAST spelled out: the engines' defaults differ (PostgreSQL puts NULLs first)
         .order_by(r.c.decided_on.desc().nulls_last(), r.c.id.desc())
     )
