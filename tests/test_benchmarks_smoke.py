@@ -1,4 +1,4 @@
-"""The benchmarks of issue #2 at a tiny size, on SQLite and PostgreSQL, so their code cannot
+"""The benchmarks of issues #2 and #3 at a tiny size, on SQLite and PostgreSQL, so their code cannot
 rot. Only that figures come out is checked — not the targets, which need the full size."""
 
 from __future__ import annotations
@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from benchmarks import bench_ingest, bench_profile, bench_search, bench_stream, common
+from benchmarks import (
+    bench_evaluate,
+    bench_ingest,
+    bench_profile,
+    bench_search,
+    bench_stream,
+    common,
+)
 from benchmarks.common import Figure
 from xinyong.core.db import make_engine
 from xinyong.core.migrate import upgrade
@@ -134,3 +141,9 @@ def test_bench_stream() -> None:
     figures = bench_stream.run(rows=5_000, subjects=SUBJECTS)
     _check(figures, {"peak RSS"})
     assert figures[0].reference and figures[0].reference > 0
+
+
+def test_bench_evaluate(kind: str) -> None:
+    figures = bench_evaluate.run([kind], SUBJECTS, RECORDS, samples=20)
+    _check(figures, {"batch seconds", "× bare aggregate", "peak RSS", "incremental p99",
+                     "× columnar (DuckDB/Parquet)"})
