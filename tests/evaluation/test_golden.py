@@ -149,3 +149,21 @@ def test_history_records_grade_changes(engine: Engine, world: dict[str, int]) ->
     assert [h["grade"] for h in hist] == ["B", "A"]
     assert hist[0]["prev_grade"] == "A"
     assert [(c["subject_id"], c["from"], c["to"]) for c in changes] == [(world["clean"], "A", "B")]
+
+
+def test_a_batch_writes_only_what_changed(engine: Engine, world: dict[str, int]) -> None:
+    from sqlalchemy import text
+
+    service.evaluate(engine, "gz_general", as_of=AS_OF)
+    later = AS_OF + dt.timedelta(days=1)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE subject SET status = 'deregistered' WHERE id = :i"),
+                     {"i": world["young"]})
+    run = service.evaluate(engine, "gz_general", as_of=later)
+    assert run.subjects == 5 and run.changed == 0
+    clean = _result(engine, "gz_general", world["clean"])
+    # The result holds since the first evaluation; the latest batch confirmed it.
+    assert clean["as_of"] == AS_OF.isoformat() and clean["evaluated_on"] == later.isoformat()
+    with engine.connect() as conn:
+        gone = service.subject_results(conn, world["young"], government=True)
+    assert "gz_general" not in {r["model"] for r in gone}  # left the scope: no stale grade

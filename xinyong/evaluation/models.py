@@ -64,10 +64,14 @@ class EvaluationRun(Base):
     actor: Mapped[str | None] = mapped_column(String(100))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # "last evaluated" of a model: the latest batch run (incremental runs add a row per push)
+    __table_args__ = (Index("ix_evaluation_run_model_kind", "model_name", "kind", "as_of"),)
 
 
 class EvaluationResult(Base):
     """The current result of each subject under each model (one row per model and subject).
+    ``as_of`` is the date the result was established: a batch that finds the same result leaves
+    the row alone; the date of the latest evaluation is that of the model's latest batch run.
 
     Clustered by (model, subject) so a batch rewrites one contiguous range and a profile reads
     a subject's results by the secondary index.

@@ -27,7 +27,7 @@ from xinyong.core import clock, hooks
 from xinyong.core.db import bulk_insert
 from xinyong.core.errors import DomainError
 from xinyong.core.models import allocate_ids
-from xinyong.core.sqlutil import temp_table
+from xinyong.core.sqlutil import drop_temp, temp_table
 from xinyong.evaluation.features import (
     _fetch,
     assemble,
@@ -321,7 +321,7 @@ def distribution(frame: pl.DataFrame, model: EvalModel) -> dict[str, int]:
 def _current(conn: Connection, model: EvalModel, among: str | None) -> pl.DataFrame:
     # The model name is an identifier checked by the schema (^[a-z][a-z0-9_]*$).
     sql = (
-        "SELECT subject_id, score, grade, colour, tags, vetoes FROM evaluation_result"
+        "SELECT subject_id, score, grade, colour, tags, vetoes, model_version FROM evaluation_result"
         f" WHERE model_name = '{model.name}'"
     )
     if among is not None:
@@ -334,6 +334,7 @@ def _current(conn: Connection, model: EvalModel, among: str | None) -> pl.DataFr
         "colour": pl.Utf8,
         "tags": pl.Utf8,
         "vetoes": pl.Utf8,
+        "model_version": pl.Utf8,
     }
     if not rows:
         return pl.DataFrame(schema=schema)
@@ -349,20 +350,20 @@ def _write(
     start_run: Callable[[int], int],
     current: pl.DataFrame | None = None,
 ) -> tuple[int, int]:
-    """Append history for the changed results, replace the current ones; returns (run id,
-    number changed). ``start_run(changed)`` writes the run row once its figures are known."""
-    new = results.select(RESULT_COLUMNS)
-    old = (current if current is not None else _current(conn, model, among)).rename(
-        {c: f"old_{c}" for c in RESULT_COLUMNS if c != "subject_id"}
-    )
-    joined = new.join(old, on="subject_id", how="left")
-    differs = pl.any_horizontal(
-        pl.col(c).ne_missing(pl.col(f"old_{c}")) for c in RESULT_COLUMNS if c != "subject_id"
-    )
+    """Write what changed: a history row and a new current row for each changed result, and
+    no current row any more for a subject that left the scope. An unchanged result keeps its
+    row, whose ``as_of`` is the date the result was established (a nightly batch over a
+    million subjects then writes only the few that moved). Returns (run id, number changed);
+    ``start_run(changed)`` writes the run row once its figures are known."""
+    new = results.select(RESULT_COLUMNS).with_columns(pl.lit(model.version).alias("model_version"))
+    old = current if current is not None else _current(conn, model, among)
+    compared = [*RESULT_COLUMNS[1:], "model_version"]
+    joined = new.join(old.rename({c: f"old_{c}" for c in compared}), on="subject_id", how="left")
+    differs = pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"old_{c}")) for c in compared)
     changed = joined.filter(differs)
+    removed = old.join(new.select("subject_id"), on="subject_id", how="anti")["subject_id"]
     run_id = start_run(changed.height)
-    sqlite = conn.dialect.name == "sqlite"
-    as_of_value: Any = as_of.isoformat() if sqlite else as_of
+    as_of_value: Any = as_of.isoformat() if conn.dialect.name == "sqlite" else as_of
     if changed.height:
         first = allocate_ids(conn, "evaluation_history", changed.height)
         hist = changed.select(
@@ -371,34 +372,34 @@ def _write(
             "subject_id",
             pl.lit(model.version).alias("model_version"),
             pl.lit(as_of_value).alias("as_of"),
-            "score",
-            "grade",
-            "colour",
-            "tags",
-            "vetoes",
+            *RESULT_COLUMNS[1:],
             pl.col("old_grade").alias("prev_grade"),
             pl.col("old_colour").alias("prev_colour"),
             pl.lit(run_id).alias("run_id"),
         )
         bulk_insert(conn, "evaluation_history", hist.columns, hist)
-    # Rows of subjects that left the scope (e.g. deregistered) go too: no stale grade remains.
-    conn.execute(
-        text(
-            "DELETE FROM evaluation_result WHERE model_name = :m"
-            + (f" AND subject_id {among}" if among is not None else "")
-        ),
-        {"m": model.name},
+    stale = pl.concat(
+        [changed.filter(pl.col("old_model_version").is_not_null())["subject_id"], removed]
     )
-    rows = new.sort("subject_id").select(
+    if stale.len() and stale.len() == old.height:
+        conn.execute(text("DELETE FROM evaluation_result WHERE model_name = :m"), {"m": model.name})
+    elif stale.len():
+        temp_table(conn, "eval_stale", "subject_id INTEGER PRIMARY KEY")
+        bulk_insert(conn, "eval_stale", ["subject_id"], stale.sort().to_frame())
+        conn.execute(
+            text(
+                "DELETE FROM evaluation_result WHERE model_name = :m"
+                " AND subject_id IN (SELECT subject_id FROM eval_stale)"
+            ),
+            {"m": model.name},
+        )
+        drop_temp(conn, "eval_stale")
+    rows = changed.sort("subject_id").select(
         pl.lit(model.name).alias("model_name"),
         "subject_id",
         pl.lit(model.version).alias("model_version"),
         pl.lit(as_of_value).alias("as_of"),
-        "score",
-        "grade",
-        "colour",
-        "tags",
-        "vetoes",
+        *RESULT_COLUMNS[1:],
         pl.lit(run_id).alias("run_id"),
     )
     bulk_insert(conn, "evaluation_result", rows.columns, rows)
@@ -562,8 +563,8 @@ def _evaluate_few(
     actor: str | None,
 ) -> list[RunResult]:
     """A few subjects under every model with a handful of statements in all (the hot path
-    after an ingest or a status change): two reads, one read of the current results, one
-    write of each kind, one run row per model."""
+    after an ingest or a status change): two reads, one read of the current results, one write
+    of each kind for what changed, one run row per model. Same rules as ``_write``."""
     t0 = time.perf_counter()
     scored = compute_many(conn, models, as_of, depts, ids)
     among, params = ids_param(conn.dialect.name, ids)
@@ -572,37 +573,44 @@ def _evaluate_few(
         (r[0], int(r[1])): tuple(r[2:])
         for r in _fetch(
             conn,
-            "SELECT model_name, subject_id, score, grade, colour, tags, vetoes"
+            "SELECT model_name, subject_id, score, grade, colour, tags, vetoes, model_version"
             f" FROM evaluation_result WHERE model_name IN ({names}) AND subject_id {among}",
             params,
         )
     }
-    sqlite = conn.dialect.name == "sqlite"
-    as_of_value: Any = as_of.isoformat() if sqlite else as_of
+    as_of_value: Any = as_of.isoformat() if conn.dialect.name == "sqlite" else as_of
     history: list[tuple[Any, ...]] = []
     current: list[tuple[Any, ...]] = []
+    stale: list[tuple[str, int]] = []
     out = []
     for model, rows in zip(models, scored, strict=True):
         values = [tuple(r[c] for c in RESULT_COLUMNS) for r in rows]
-        changed = [
-            (v, old.get((model.name, v[0]))) for v in values if old.get((model.name, v[0])) != v[1:]
-        ]
+        changed = []
+        for v in values:
+            prev = old.get((model.name, v[0]))
+            if prev != (*v[1:], model.version):
+                changed.append((v, prev))
+                if prev is not None:
+                    stale.append((model.name, v[0]))
+        seen = {v[0] for v in values}
+        stale += [(m, sid) for (m, sid) in old if m == model.name and sid not in seen]
         frame = pl.DataFrame(values, schema=RESULT_SCHEMA, orient="row")
         run_id = _insert_run(conn, model, as_of, "incremental", actor, frame, len(changed), t0)
-        history += [
-            (
-                model.name,
-                v[0],
-                model.version,
-                as_of_value,
-                *v[1:],
-                prev[1] if prev else None,
-                prev[2] if prev else None,
-                run_id,
+        for v, prev in changed:
+            prev_grade, prev_colour = (prev[1], prev[2]) if prev else (None, None)
+            history.append(
+                (
+                    model.name,
+                    v[0],
+                    model.version,
+                    as_of_value,
+                    *v[1:],
+                    prev_grade,
+                    prev_colour,
+                    run_id,
+                )
             )
-            for v, prev in changed
-        ]
-        current += [(model.name, v[0], model.version, as_of_value, *v[1:], run_id) for v in values]
+            current.append((model.name, v[0], model.version, as_of_value, *v[1:], run_id))
         out.append(_run_result(run_id, model, as_of, frame, len(changed), t0))
     if history:
         first = allocate_ids(conn, "evaluation_history", len(history))
@@ -612,15 +620,18 @@ def _evaluate_few(
             HISTORY_COLUMNS,
             [(first + i, *h) for i, h in enumerate(history)],
         )
-    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cur.execute(
-        f"DELETE FROM evaluation_result WHERE model_name IN ({names}) AND subject_id {among}",
-        params,
-    )
-    cur.close()
-    bulk_insert(
-        conn, "evaluation_result", CURRENT_COLUMNS, sorted(current, key=lambda c: (c[0], c[1]))
-    )
+    if stale:
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        marker = "%s" if conn.dialect.name == "postgresql" else "?"
+        cur.executemany(
+            f"DELETE FROM evaluation_result WHERE model_name = {marker} AND subject_id = {marker}",
+            stale,
+        )
+        cur.close()
+    if current:
+        bulk_insert(
+            conn, "evaluation_result", CURRENT_COLUMNS, sorted(current, key=lambda c: (c[0], c[1]))
+        )
     return out
 
 
@@ -797,8 +808,20 @@ def subject_results(conn: Connection, subject_id: int, *, government: bool) -> l
     out = []
     for row in conn.execute(stmt).all():
         model = build_model(conn, row.text)
-        out.append(result_dict(row, model, title=row.title, visibility=row.visibility))
+        item = result_dict(row, model, title=row.title, visibility=row.visibility)
+        last = last_batch(conn, model.name)
+        # The result holds since ``as_of``; it was last confirmed by the latest batch.
+        item["evaluated_on"] = max(item["as_of"], last) if last else item["as_of"]
+        out.append(item)
     return out
+
+
+def last_batch(conn: Connection, model_name: str) -> str | None:
+    day = conn.execute(
+        text("SELECT MAX(as_of) FROM evaluation_run WHERE model_name = :m AND kind = 'batch'"),
+        {"m": model_name},
+    ).scalar()
+    return str(day)[:10] if day is not None else None
 
 
 def result_dict(res: Any, model: EvalModel, **extra: Any) -> dict[str, Any]:
