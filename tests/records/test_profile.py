@@ -118,10 +118,30 @@ def test_fast_path_gives_the_same_profile(engine: Engine) -> None:
         penalty(doc_number="B-1", uscc=BYD[0], subject_name=BYD[1]),
     ]
     ingest_records(engine, rows, record_type="administrative_penalty", department="market")
+    import polars as pl
+
+    from xinyong.subjects.names import normalize_name
+    from xinyong.subjects.service import index_names
+
+    with engine.begin() as conn:  # two former names, shown in the order they were recorded
+        sid = conn.exec_driver_sql(
+            f"SELECT id FROM subject WHERE uscc = '{HUAWEI[0]}'"
+        ).scalar_one()
+        names = ["深圳市华为技术有限公司", "华为技术（深圳）有限公司"]
+        index_names(
+            conn,
+            pl.DataFrame(
+                {"subject_id": [sid, sid], "name": names,
+                 "name_norm": [normalize_name(n) for n in names]}
+            ),
+            current=False,
+        )
     for view in ("public", "subject", "government"):
         for day in (dt.date(2026, 6, 10), dt.date(2026, 6, 11)):
             fast = profile_by_code(HUAWEI[0].lower(), view, today=day)  # type: ignore[arg-type]
             assert fast is not None and fast == _profile(HUAWEI[0], view, day)
+    fast = profile_by_code(HUAWEI[0], "public")
+    assert fast is not None and fast["subject"]["former_names"] == names
     assert profile_by_code("91440300MA5XXXXXX1", "public") is None  # unknown: caller falls back
     assert profile_by_code(HUAWEI[1], "public") is None  # a name is not a code
 

@@ -388,6 +388,9 @@ def _execute(
             progress(height)
 
     dup_errors, repeats = _drop_duplicates(conn)
+    # The index served the duplicate search only. Left in place, it made every later UPDATE of
+    # the stage (matching, outcome) on PostgreSQL write an index entry per row as well.
+    conn.exec_driver_sql("DROP INDEX ix_stage_srid")
     if dup_errors.height:
         error_frames.append(dup_errors)
     errors = pl.concat(error_frames) if error_frames else pl.DataFrame(schema=ERROR_SCHEMA)

