@@ -231,6 +231,9 @@ def run_one(kind: str, subjects: int, records: int, samples: int) -> list[Figure
     # cache cannot hold both scale databases at once, so the first scan after the other is cold).
     bare_aggregate_seconds(url, sql)
     bare, n = bare_aggregate_seconds(url, sql)
+    # The first batch warms the pages of the subject and result tables too (and on a fresh
+    # database writes every result); the second is the nightly steady state, measured.
+    first = batch_in_child(url)
     child = batch_in_child(url)
     ours = child["seconds"]
     figures = [
@@ -244,7 +247,8 @@ def run_one(kind: str, subjects: int, records: int, samples: int) -> list[Figure
             bare,
             "bare GROUP BY",
             ours <= TARGET_SECONDS,
-            note=f"{child['subjects']:,} subjects, {child['changed']:,} results changed, "
+            note=f"{child['subjects']:,} subjects, {child['changed']:,} results changed "
+            f"(warm-up run before it: {first['seconds']:.1f}s, {first['changed']:,} changed), "
             f"phases {child['phases']}, "
             f"distribution {child['distribution']}; bare aggregate {bare:.1f}s over "
             f"{n:,} groups",
@@ -272,6 +276,23 @@ def run_one(kind: str, subjects: int, records: int, samples: int) -> list[Figure
             child["rss_mb"] <= TARGET_RSS_MB,
         ),
     ]
+    # Incremental first, while the batch has left the database's pages in the cache (reading
+    # the Parquet copy afterwards evicts them on this machine).
+    p50, p99, nmodels = incremental_ms(url, samples, subjects)
+    figures.append(
+        Figure(
+            "evaluate",
+            kind,
+            "incremental p99",
+            p99,
+            "ms",
+            f"≤ {TARGET_INCREMENTAL_MS:g}",
+            p50,
+            "p50 ms",
+            p99 <= TARGET_INCREMENTAL_MS,
+            note=f"one subject, {nmodels} active models, one transaction each",
+        )
+    )
     try:
         parquet = parquet_copy(url, scale_name(subjects, records) + f"-{kind}")
         col = columnar_seconds(parquet, feature_sql(url, "postgresql"))
@@ -292,21 +313,6 @@ def run_one(kind: str, subjects: int, records: int, samples: int) -> list[Figure
                 ours / col <= GOAL_COLUMNAR,
             )
         )
-    p50, p99, nmodels = incremental_ms(url, samples, subjects)
-    figures.append(
-        Figure(
-            "evaluate",
-            kind,
-            "incremental p99",
-            p99,
-            "ms",
-            f"≤ {TARGET_INCREMENTAL_MS:g}",
-            p50,
-            "p50 ms",
-            p99 <= TARGET_INCREMENTAL_MS,
-            note=f"one subject, {nmodels} active models, one transaction each",
-        )
-    )
     return figures
 
 
