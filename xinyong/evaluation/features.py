@@ -30,17 +30,22 @@ from sqlalchemy.engine import Connection
 from xinyong.evaluation.spec import CENT, AttributeFeature, EvalModel, RecordFeature, RecordFilter
 
 
-def _q(value: str) -> str:
+def sql_literal(value: str) -> str:
+    """A text literal for SQL built here from validated model data (quotes doubled)."""
     return "'" + value.replace("'", "''") + "'"
 
 
-def _in(column: str, values: Sequence[str]) -> str:
-    return f"{column} IN ({', '.join(_q(v) for v in values)})"
+def sql_in(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
 
 
 def date_lit(dialect: str, day: dt.date) -> str:
     # SQLite stores SQLAlchemy dates as ISO text, so a text literal compares correctly.
-    return f"DATE {_q(day.isoformat())}" if dialect == "postgresql" else _q(day.isoformat())
+    return (
+        f"DATE {sql_literal(day.isoformat())}"
+        if dialect == "postgresql"
+        else sql_literal(day.isoformat())
+    )
 
 
 def years_before(day: dt.date, years: int) -> dt.date:
@@ -61,7 +66,7 @@ def counting_clause(model: EvalModel, dialect: str, as_of: dt.date) -> str:
         ("objection_pending", c.objection_pending),
     ):
         if policy == "ignore":
-            parts.append(f"NOT (status = {_q(state)} AND status_since <= {d})")
+            parts.append(f"NOT (status = {sql_literal(state)} AND status_since <= {d})")
     if c.past_publicity == "ignore":
         parts.append(f"(publicity_until IS NULL OR publicity_until >= {d})")
     return " AND ".join(parts)
@@ -72,15 +77,15 @@ def filter_clause(
 ) -> str:
     parts: list[str] = []
     if w.types:
-        parts.append(_in("record_type", w.types))
+        parts.append(sql_in("record_type", w.types))
     if w.categories:
-        parts.append(_in("category", w.categories))
+        parts.append(sql_in("category", w.categories))
     if w.polarity:
-        parts.append(f"polarity = {_q(w.polarity)}")
+        parts.append(f"polarity = {sql_literal(w.polarity)}")
     if w.classes:
-        parts.append(_in("penalty_class", w.classes))
+        parts.append(sql_in("penalty_class", w.classes))
     if w.outcomes:
-        parts.append(_in("outcome", w.outcomes))
+        parts.append(sql_in("outcome", w.outcomes))
     if w.departments:
         ids = sorted(departments[d] for d in w.departments if d in departments)
         parts.append(f"department_id IN ({', '.join(map(str, ids))})" if ids else "1 = 0")
@@ -177,16 +182,18 @@ def plan(
 def scope_clause(model: EvalModel, column: str = "id") -> str:
     """Subjects in the model's scope, as a condition on table ``subject``."""
     s = model.scope
-    parts = [_in("kind", s.subject_kinds)]
+    parts = [sql_in("kind", s.subject_kinds)]
     if s.exclude_statuses:
-        parts.append(f"NOT {_in('status', s.exclude_statuses)}")
+        parts.append(f"NOT {sql_in('status', s.exclude_statuses)}")
     if s.industry_sections:
-        parts.append(_in("industry_section", s.industry_sections))
+        parts.append(sql_in("industry_section", s.industry_sections))
     if s.industry_divisions:
-        parts.append(_in("industry_division", s.industry_divisions))
+        parts.append(sql_in("industry_division", s.industry_divisions))
     if s.region_prefixes:
         parts.append(
-            "(" + " OR ".join(f"region_code LIKE {_q(p + '%')}" for p in s.region_prefixes) + ")"
+            "("
+            + " OR ".join(f"region_code LIKE {sql_literal(p + '%')}" for p in s.region_prefixes)
+            + ")"
         )
     return " AND ".join(parts)
 

@@ -18,18 +18,12 @@ from xinyong.evaluation.api import model_detail
 from xinyong.evaluation.explain import explain
 from xinyong.records.profile import subject_view
 from xinyong.subjects.service import find_subject, former_names
-from xinyong.web.render import check_csrf, error_page, render
+from xinyong.web.pages import admin_form
+from xinyong.web.render import error_page, render
 
 router = APIRouter(include_in_schema=False)
 
 STATUSES = {"draft": "草稿", "active": "已启用", "retired": "已停用"}
-
-
-def _admin_form(
-    request: Request, csrf_token: str = Form(""), actor: str = Depends(require_admin)
-) -> str:
-    check_csrf(request, csrf_token)
-    return actor
 
 
 @router.get("/subjects/{code}/evaluations/{model}", response_class=HTMLResponse)
@@ -98,7 +92,7 @@ def models_page(
 def register_model(
     request: Request,
     source: str = Form(""),
-    _: str = Depends(_admin_form),
+    _: str = Depends(admin_form),
     session: Session = Depends(get_session),
 ) -> HTMLResponse:
     if not source.strip():
@@ -154,7 +148,7 @@ def dry_run(
     name: str,
     version: str,
     sample: int = Form(10_000),
-    _: str = Depends(_admin_form),
+    _: str = Depends(admin_form),
     session: Session = Depends(get_session),
 ) -> HTMLResponse:
     try:
@@ -171,7 +165,7 @@ def activate(
     request: Request,
     name: str,
     version: str,
-    _: str = Depends(_admin_form),
+    _: str = Depends(admin_form),
     session: Session = Depends(get_session),
 ) -> HTMLResponse:
     try:
@@ -194,7 +188,7 @@ def evaluate(
     request: Request,
     name: str,
     version: str,
-    _: str = Depends(_admin_form),
+    _: str = Depends(admin_form),
     session: Session = Depends(get_session),
 ) -> HTMLResponse:
     try:

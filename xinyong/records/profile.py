@@ -290,8 +290,8 @@ def _statement(name: str) -> Any:
 class _DriverSQL:
     """One statement compiled for one dialect: the SQL text, and how to lay out parameters.
 
-    Every bound parameter carries a placeholder value (compiling with ``render_postcompile``
-    needs one); the caller's values replace them at each run."""
+    Compiling with ``render_postcompile`` needs a value for every bound parameter, so each
+    statement is built with default values; the caller's values replace them at each run."""
 
     __slots__ = ("order", "sql", "static")
 

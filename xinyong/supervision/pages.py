@@ -14,7 +14,8 @@ from xinyong.core.security import require_admin
 from xinyong.departments.service import list_departments
 from xinyong.evaluation import service as evaluation
 from xinyong.supervision import service
-from xinyong.web.render import PAGE_SIZE, check_csrf, error_page, page_number, pager, render
+from xinyong.web.pages import admin_form
+from xinyong.web.render import PAGE_SIZE, error_page, page_number, pager, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,7 +49,6 @@ def libraries_page(
 @router.post("/admin/supervision", response_class=HTMLResponse)
 def create(
     request: Request,
-    csrf_token: str = Form(""),
     department: str = Form(""),
     name: str = Form(""),
     kind: str = Form("condition"),
@@ -58,10 +58,9 @@ def create(
     grades: str = Form(""),
     tags: str = Form(""),
     codes: str = Form(""),
-    _: str = Depends(require_admin),
+    _: str = Depends(admin_form),
     session: Session = Depends(get_session),
 ) -> Response:
-    check_csrf(request, csrf_token)
     form = {
         "department": department,
         "name": name,

@@ -22,6 +22,7 @@ from xinyong.core.errors import DomainError
 from xinyong.core.sqlutil import ts
 from xinyong.departments.models import Department
 from xinyong.evaluation import service as evaluation
+from xinyong.evaluation.features import sql_in, sql_literal
 from xinyong.evaluation.scoring import split_codes
 from xinyong.supervision.models import SupervisionLibrary
 
@@ -98,41 +99,35 @@ def parse_condition(conn: Connection, raw: dict[str, Any]) -> Condition:
     return cond
 
 
-def _q(v: str) -> str:
-    return "'" + v.replace("'", "''") + "'"
-
-
-def _in(col: str, values: list[str]) -> str:
-    return f"{col} IN ({', '.join(_q(v) for v in values)})"
-
-
 def condition_sql(cond: Condition) -> tuple[str, str]:
     """(join, where) over ``subject s``: values are validated above and quoted here."""
     parts = ["1 = 1"]
     join = ""
     if cond.kinds:
-        parts.append(_in("s.kind", cond.kinds))
+        parts.append(sql_in("s.kind", cond.kinds))
     if cond.industry_sections:
-        parts.append(_in("s.industry_section", cond.industry_sections))
+        parts.append(sql_in("s.industry_section", cond.industry_sections))
     if cond.industry_divisions:
-        parts.append(_in("s.industry_division", cond.industry_divisions))
+        parts.append(sql_in("s.industry_division", cond.industry_divisions))
     if cond.region_prefixes:
         parts.append(
             "("
-            + " OR ".join(f"s.region_code LIKE {_q(p + '%')}" for p in cond.region_prefixes)
+            + " OR ".join(
+                f"s.region_code LIKE {sql_literal(p + '%')}" for p in cond.region_prefixes
+            )
             + ")"
         )
     if cond.model and (cond.grades or cond.colours or cond.tags):
-        join = (
-            f" JOIN evaluation_result c ON c.subject_id = s.id AND c.model_name = {_q(cond.model)}"
-        )
+        join = f" JOIN evaluation_result c ON c.subject_id = s.id AND c.model_name = {sql_literal(cond.model)}"
         if cond.grades:
-            parts.append(_in("c.grade", cond.grades))
+            parts.append(sql_in("c.grade", cond.grades))
         if cond.colours:
-            parts.append(_in("c.colour", cond.colours))
+            parts.append(sql_in("c.colour", cond.colours))
         if cond.tags:
             parts.append(
-                "(" + " OR ".join(f"c.tags LIKE {_q('%,' + t + ',%')}" for t in cond.tags) + ")"
+                "("
+                + " OR ".join(f"c.tags LIKE {sql_literal('%,' + t + ',%')}" for t in cond.tags)
+                + ")"
             )
     return join, " AND ".join(parts)
 
