@@ -17,7 +17,6 @@ from sqlalchemy.engine import Engine
 from xinyong.core import clock
 from xinyong.core.config import get_settings
 from xinyong.core.db import session_scope
-from xinyong.core.errors import DomainError
 from xinyong.departments.models import Department
 from xinyong.departments.service import add_department, issue_api_key
 from xinyong.records.ingest import ingest_file
@@ -59,6 +58,10 @@ def ensure_departments() -> dict[str, str]:
     return keys
 
 
+SYNTHETIC_SUBJECTS = 20_000
+SYNTHETIC_SOURCE = "demo-synthetic"
+
+
 def load_demo(
     engine: Engine,
     *,
@@ -73,10 +76,6 @@ def load_demo(
     settings = get_settings()
     realdata = settings.realdata_dir
     registrations = realdata / "enterprises-2019.csv.gz"
-    if not registrations.exists():
-        raise DomainError(
-            "DEMO_DATA_MISSING", f"未找到真实登记数据 {registrations}，请设置 XINYONG_REALDATA_DIR"
-        )
     with session_scope() as session:
         loaded = session.scalar(
             select(func.count(Batch.id)).where(
@@ -92,17 +91,35 @@ def load_demo(
         }
     keys = ensure_departments()
     summary: dict[str, Any] = {"departments_with_new_keys": keys}
-    with engine.begin() as conn:
-        result = load_registrations(conn, registrations)
-    summary["subjects_inserted"] = result.inserted
-    summary["subjects_updated"] = result.updated
-    summary["registrations_rejected"] = result.rejected.height
-    console.print(f"企业登记：新增 {result.inserted}，更新 {result.updated}")
+    if registrations.exists():
+        with engine.begin() as conn:
+            result = load_registrations(conn, registrations)
+        summary["subjects_inserted"] = result.inserted
+        summary["subjects_updated"] = result.updated
+        summary["registrations_rejected"] = result.rejected.height
+        console.print(f"企业登记：新增 {result.inserted}，更新 {result.updated}")
+    else:
+        # The real registrations live beside the repository (they may not be copied into it);
+        # a clone elsewhere still gets a working demo, on the scale generator's synthetic
+        # subjects.
+        from xinyong.scale import generate_subjects
+        from xinyong.subjects.service import insert_subjects
+
+        console.print(
+            f"[yellow]未找到真实登记数据 {registrations}（可设置 XINYONG_REALDATA_DIR）；"
+            f"改用 {SYNTHETIC_SUBJECTS:,} 个合成主体[/yellow]"
+        )
+        frame = generate_subjects(seed, 1, SYNTHETIC_SUBJECTS, clock.today()).with_columns(
+            pl.lit(SYNTHETIC_SOURCE).alias("source")
+        )
+        with engine.begin() as conn:
+            insert_subjects(conn, frame)
+        summary["subjects_inserted"] = SYNTHETIC_SUBJECTS
 
     with session_scope() as session:
         stmt = (
             select(Subject.name, Subject.uscc, Subject.city, Subject.province)
-            .where(Subject.source == "registrations-2019")
+            .where(Subject.source.in_(("registrations-2019", SYNTHETIC_SOURCE)))
             .order_by(Subject.id)
         )
         if limit:

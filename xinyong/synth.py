@@ -225,7 +225,7 @@ def generate(subjects: pl.DataFrame, *, seed: int, today: dt.date) -> dict[str, 
             pl.Series("reason", _pick(rng, ABNORMAL_REASONS, m)),
             pl.Series("listed_on", listed.astype(str)),
             (pl.col("city") + "市场监督管理局").alias("authority"),
-            pl.Series("removed_on", removed, dtype=pl.String),
+            pl.Series("removed_on", removed.tolist(), dtype=pl.String),
         )
         .with_columns(
             pl.when(pl.col("removed_on").is_not_null())
