@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -31,7 +31,12 @@ def _wants_html(request: Request) -> bool:
 
 def create_app() -> FastAPI:
     clock.configure_from_settings()
+    from xinyong.core.security import resolve_principal
+
     app = FastAPI(
+        # Who is calling is settled once, before any route's own dependencies (see
+        # core/security.py); a request without credentials costs nothing here.
+        dependencies=[Depends(resolve_principal)],
         title="xinyong 公共信用信息平台",
         version=__version__,
         description="信用主体、信用信息目录、归集与一企一档的接口。错误响应统一为 "
@@ -58,9 +63,12 @@ def create_app() -> FastAPI:
             }
         )
         if _wants_html(request) and exc.status_code == 401:
+            from urllib.parse import quote
+
             from fastapi.responses import RedirectResponse
 
-            return RedirectResponse(f"/admin/login?next={request.url.path}", status_code=303)  # type: ignore[return-value]
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)  # type: ignore[return-value]
         if _wants_html(request):
             from xinyong.web.render import error_page
 
@@ -87,6 +95,8 @@ def create_app() -> FastAPI:
             status_code=422,
         )
 
+    from xinyong.accounts.api import router as accounts_api
+    from xinyong.accounts.pages import router as accounts_pages
     from xinyong.catalog.api import router as catalog_api
     from xinyong.evaluation.api import router as evaluation_api
     from xinyong.evaluation.pages import router as evaluation_pages
@@ -100,6 +110,8 @@ def create_app() -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "today": clock.today().isoformat()}
 
+    app.include_router(accounts_api)
+    app.include_router(accounts_pages)
     app.include_router(subjects_api)
     app.include_router(records_api)
     app.include_router(catalog_api)

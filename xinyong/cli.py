@@ -35,7 +35,10 @@ from xinyong.evaluation.cli import evaluate_command, explain_command, models_app
 
 app.add_typer(models_app, name="models")
 
+from xinyong.accounts.cli import accounts_app  # noqa: E402
 from xinyong.supervision.cli import supervision_app  # noqa: E402
+
+app.add_typer(accounts_app, name="accounts")
 
 app.add_typer(supervision_app, name="supervision")
 app.command("evaluate")(evaluate_command)
@@ -107,7 +110,10 @@ def serve(
     settings = get_settings()
     if migrate:
         db_upgrade()
-    console.print(f"管理员令牌：{admin_token()}（登录 /admin/login）")
+    console.print(
+        f"运维令牌（供服务器上的脚本以 Authorization: Bearer 调用管理接口）：{admin_token()}\n"
+        "网页请用账号登录 /login；首个管理员账号：xinyong accounts create 用户名 --role admin"
+    )
     uvicorn.run(
         "xinyong.app:create_app",
         factory=True,
@@ -489,14 +495,15 @@ def dept_issue_key(code: str) -> None:
 @dept_app.command("list")
 def dept_list() -> None:
     """列出数据来源单位。"""
+    from xinyong.accounts.service import department_key
     from xinyong.core.db import session_scope
     from xinyong.departments.service import list_departments
 
     with session_scope() as session:
         for d in list_departments(session):
-            console.print(
-                f"{d.code}\t{d.name}\t{'密钥 ' + d.api_key_prefix + '…' if d.api_key_prefix else '无密钥'}"
-            )
+            key = department_key(session, d.id)
+            shown = f"密钥 {key.prefix}…（{key.expires_at:%Y-%m-%d} 到期）" if key else "无密钥"
+            console.print(f"{d.code}\t{d.name}\t{shown}")
 
 
 # ---------------------------------------------------------------------------- records

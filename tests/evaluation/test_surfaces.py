@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
+from tests.auth import create_user, login
 from tests.evaluation import builders as b
 from xinyong.cli import app as cli
 from xinyong.core import clock
@@ -105,7 +106,7 @@ def test_department_uploads_an_industry_model_and_admin_activates(world: dict) -
     assert dry["distribution"] == {"A": 0, "B": 1, "C": 0, "D": 1}
     assert dry["would_change"] == 0  # no result under this name yet
     r = c.post("/api/v1/evaluation/models/market_general/versions/2023.1/activate", headers=dept)
-    assert r.status_code == 401
+    assert r.status_code == 403  # a department may register and try, only the office activates
     r = c.post("/api/v1/evaluation/models/market_general/versions/2023.1/activate", headers=ADMIN)
     assert r.json()["status"] == "active"
     # An activated version is immutable: the same name and version with other content is refused.
@@ -131,7 +132,8 @@ def test_profile_page_and_explanation_page(world: dict) -> None:
 def test_admin_model_pages(world: dict) -> None:
     c: TestClient = world["client"]
     assert c.get("/admin/models", headers=HTML, follow_redirects=False).status_code == 303
-    c.post("/admin/login", data={"token": TOKEN}, follow_redirects=False)
+    create_user("office", "admin")
+    login(c, "office")
     page = c.get("/admin/models", headers=HTML).text
     assert "gz_general" in page and "已启用" in page
     token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page).group(1)
@@ -196,7 +198,8 @@ def test_dashboard_api_xlsx_and_page(world: dict) -> None:
 
     book = openpyxl.load_workbook(io.BytesIO(x.content))
     assert book.sheetnames == ["按行业", "按地区", "变化趋势", "等级变动"]
-    c.post("/admin/login", data={"token": TOKEN}, follow_redirects=False)
+    create_user("office", "admin")
+    login(c, "office")
     page = c.get("/admin/dashboard?model=huixin_code", headers=HTML)
     assert page.status_code == 200 and "绿码" in page.text and "按行业门类" in page.text
     assert "/vendor/echarts/echarts.min.js" in page.text

@@ -49,7 +49,7 @@ def test_public_profile_by_code(client: tuple[TestClient, str]) -> None:
 def test_government_view_needs_a_valid_key(client: tuple[TestClient, str]) -> None:
     c, key = client
     r = c.get(f"/api/v1/subjects/{HUAWEI[0]}/profile?view=government")
-    assert r.status_code == 401 and r.json()["code"] == "AUTH_KEY_REQUIRED"
+    assert r.status_code == 401 and r.json()["code"] == "AUTH_REQUIRED"
     r = c.get(f"/api/v1/subjects/{HUAWEI[0]}/profile", headers={"X-API-Key": "xy_wrong"})
     assert r.status_code == 401 and r.json()["code"] == "AUTH_KEY_INVALID"
     gov = c.get(f"/api/v1/subjects/{HUAWEI[0]}/profile?view=government",

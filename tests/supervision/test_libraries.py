@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
+from tests.auth import create_user, login
 from tests.evaluation import builders as b
 from xinyong.cli import app as cli
 from xinyong.core import clock
@@ -112,7 +113,8 @@ def test_code_list_rejects_bad_rows_and_creates_nothing(world: dict) -> None:
 
 def test_admin_pages(world: dict) -> None:
     c: TestClient = world["client"]
-    c.post("/admin/login", data={"token": TOKEN}, follow_redirects=False)
+    create_user("office", "admin")
+    login(c, "office")
     page = c.get("/admin/supervision", headers=HTML).text
     token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page).group(1)
     r = c.post("/admin/supervision", headers=HTML, data={

@@ -12,10 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from tests.auth import create_user, csrf, login
 from xinyong.core import clock
 from xinyong.core.config import get_settings
 from xinyong.core.db import session_scope
-from xinyong.core.security import ADMIN_COOKIE
+from xinyong.core.security import SESSION_COOKIE
 from xinyong.departments.service import add_department
 from xinyong.subjects.names import normalize_name
 from xinyong.subjects.service import insert_subjects
@@ -80,16 +81,8 @@ def client(data: Engine) -> Iterator[TestClient]:
 
 @pytest.fixture
 def admin(client: TestClient) -> TestClient:
-    r = client.post("/admin/login", data={"token": TOKEN, "next": "/admin/batches"},
-                    follow_redirects=False)
-    assert r.status_code == 303
-    return client
-
-
-def csrf(html: str) -> str:
-    m = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
-    assert m, "the page has no CSRF token"
-    return m.group(1)
+    create_user("office", "admin")
+    return login(client, "office")
 
 
 # ---------------------------------------------------------------------------- public
@@ -139,13 +132,14 @@ def test_profile_shows_records_and_empty_categories(client: TestClient) -> None:
     assert "公开视图" in r.text
 
 
-def test_government_view_only_for_admin(client: TestClient) -> None:
+def test_government_view_only_for_government(client: TestClient) -> None:
     r = client.get(f"/subjects/{ALPHA[0]}", params={"view": "government"})
     assert r.status_code == 200
-    assert "仅向平台管理员开放" in r.text
-    client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False)
+    assert "仅向政府部门开放" in r.text and "目录版本" not in r.text
+    create_user("office", "admin")
+    login(client, "office")
     r = client.get(f"/subjects/{ALPHA[0]}", params={"view": "government"})
-    assert "政务视图" in r.text and "仅向平台管理员开放" not in r.text
+    assert "政务视图" in r.text and "仅向政府部门开放" not in r.text
     assert "目录版本" in r.text
 
 
@@ -176,30 +170,38 @@ def test_catalog_pages(client: TestClient) -> None:
 def test_admin_pages_redirect_to_login(client: TestClient, path: str) -> None:
     r = client.get(path, follow_redirects=False)
     assert r.status_code == 303
-    assert r.headers["location"].startswith("/admin/login?next=")
+    assert r.headers["location"].startswith("/login?next=")
 
 
 def test_login(client: TestClient) -> None:
-    r = client.get("/admin/login", params={"next": "/admin/pending"})
-    assert r.status_code == 200 and 'name="token"' in r.text
-    r = client.post("/admin/login", data={"token": "wrong", "next": "/admin/pending"},
+    create_user("office", "admin")
+    r = client.get("/login", params={"next": "/admin/pending"})
+    assert r.status_code == 200 and 'name="password"' in r.text
+    token = csrf(r.text)
+    r = client.post("/login", data={"username": "office", "password": "wrong-Passw0rd",
+                                    "next": "/admin/pending", "csrf_token": token},
                     follow_redirects=False)
     assert r.status_code == 401
-    assert "管理令牌不正确" in r.text
-    assert ADMIN_COOKIE not in r.cookies
-    r = client.post("/admin/login", data={"token": TOKEN, "next": "/admin/pending"},
+    assert "用户名或密码不正确" in r.text
+    assert SESSION_COOKIE not in r.cookies
+    r = client.post("/login", data={"username": "office", "password": "Xinyong2026",
+                                    "next": "/admin/pending", "csrf_token": token},
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/admin/pending"
     cookie = r.headers["set-cookie"]
-    assert ADMIN_COOKIE in cookie and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert SESSION_COOKIE in cookie and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
     assert client.get("/admin/batches").status_code == 200
 
 
 def test_login_next_must_be_local(client: TestClient) -> None:
+    create_user("office", "admin")
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
-        r = client.post("/admin/login", data={"token": TOKEN, "next": target},
+        client.cookies.clear()
+        token = csrf(client.get("/login").text)
+        r = client.post("/login", data={"username": "office", "password": "Xinyong2026",
+                                        "next": target, "csrf_token": token},
                         follow_redirects=False)
-        assert r.headers["location"] == "/admin/batches"
+        assert r.headers["location"] == "/admin"
 
 
 def test_batches_list_and_filter(admin: TestClient) -> None:
@@ -207,7 +209,7 @@ def test_batches_list_and_filter(admin: TestClient) -> None:
     assert r.status_code == 200
     assert "已入库" in r.text and "深圳市生态环境局" in r.text
     r = admin.get("/admin/batches", params={"status": "failed"})
-    assert "没有状态为" in r.text
+    assert "没有符合筛选条件的批次" in r.text
 
 
 def test_upload_with_bad_row_shows_errors(admin: TestClient) -> None:
@@ -268,7 +270,7 @@ def test_csrf_missing_or_wrong_is_403(admin: TestClient) -> None:
     assert "安全校验未通过" in r.text
     r = admin.post("/admin/pending/1/resolve", data={"subject_id": "1", "csrf_token": "0" * 64})
     assert r.status_code == 403
-    r = admin.post("/admin/logout", data={})
+    r = admin.post("/logout", data={})
     assert r.status_code == 403
 
 
@@ -330,7 +332,7 @@ def test_pending_resolve_needs_a_subject(admin: TestClient) -> None:
 
 def test_logout(admin: TestClient) -> None:
     token = csrf(admin.get("/admin/batches").text)
-    r = admin.post("/admin/logout", data={"csrf_token": token}, follow_redirects=False)
+    r = admin.post("/logout", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
     admin.cookies.clear()
     assert admin.get("/admin/batches", follow_redirects=False).status_code == 303

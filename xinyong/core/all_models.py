@@ -1,5 +1,6 @@
 """Import every domain's tables so that ``Base.metadata`` is complete (migrations, tests)."""
 
+from xinyong.accounts import models as account_models  # noqa: F401
 from xinyong.catalog import models as catalog_models  # noqa: F401
 from xinyong.core import models as core_models  # noqa: F401
 from xinyong.departments import models as department_models  # noqa: F401

@@ -1,35 +1,33 @@
-"""Who is calling: a department system (API key), the operator (admin token), or the public.
+"""Who is calling: resolve the request's credentials to a ``Principal`` and guard routes by role.
 
-Full accounts, roles and sessions come with the portals; until then two credentials guard what
-issue #2 exposes: each department's API key (``X-API-Key``) for pushing records and the
-government view, and the operator token (``XINYONG_ADMIN_TOKEN``) for the admin pages and API.
-Keys are stored as SHA-256 digests; the clear key is shown once when issued.
+Credentials, in order:
+- ``X-API-Key`` (a department's key) or ``Authorization: Bearer <token>`` (any API token):
+  scoped, expiring, revocable tokens stored as digests (``accounts``);
+- ``Authorization: Bearer <operator token>``: the operator's token (``XINYONG_ADMIN_TOKEN`` or
+  the generated ``data_dir/admin-token``), for automation on the server, acting as the office;
+- the ``xinyong_session`` cookie of a person logged in with a password.
+
+A credential that is presented but wrong is refused (401), never downgraded to the public: an
+API client must not mistake a public answer for a full one.
+
+The principal is resolved once per request by an application-wide dependency, before any
+route's own dependencies run; a request with no credential at all costs nothing here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 
-from fastapi import Depends, Header, HTTPException, Request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from fastapi import Depends, Form, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
+from xinyong.accounts.principal import ANONYMOUS, OPERATOR, Principal
 from xinyong.core.config import get_settings
-from xinyong.core.deps import get_session
-from xinyong.departments.models import Department
 
-ADMIN_COOKIE = "xinyong_admin"
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def new_api_key() -> str:
-    return "xy_" + secrets.token_urlsafe(32)
+SESSION_COOKIE = "xinyong_session"
+# The anonymous visitor's CSRF secret (login and registration forms): a double-submit cookie.
+CSRF_COOKIE = "xinyong_csrf"
 
 
 def admin_token() -> str:
@@ -47,61 +45,186 @@ def admin_token() -> str:
     return token
 
 
-def cookie_value() -> str:
-    return hmac.new(
-        get_settings().secret_key.encode(), admin_token().encode(), "sha256"
-    ).hexdigest()
+def _unauthorised(code: str, message: str) -> HTTPException:
+    return HTTPException(status_code=401, detail={"code": code, "message": message})
 
 
-def is_admin(request: Request) -> bool:
+def _credentials(request: Request) -> tuple[str | None, str | None, str | None]:
+    key = request.headers.get("x-api-key") or None
     auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer ") and hmac.compare_digest(auth[7:].strip(), admin_token()):
-        return True
-    cookie = request.cookies.get(ADMIN_COOKIE)
-    return bool(cookie) and hmac.compare_digest(cookie, cookie_value())
+    bearer = auth[7:].strip() or None if auth[:7].lower() == "bearer " else None
+    cookie = request.cookies.get(SESSION_COOKIE) or None
+    return key, bearer, cookie
 
 
-def require_admin(request: Request) -> str:
-    if not is_admin(request):
+def _lookup(key: str | None, bearer: str | None, cookie: str | None) -> Principal:
+    from xinyong.accounts.service import resolve_session, resolve_token
+    from xinyong.core.db import session_scope
+
+    with session_scope() as session:
+        conn = session.connection()
+        if key or bearer:
+            found = resolve_token(conn, key or bearer or "")
+            if found is None:
+                if key:
+                    raise _unauthorised("AUTH_KEY_INVALID",
+                                        "部门接口密钥无效、已过期或已被吊销：请向平台管理员申请新密钥")
+                raise _unauthorised("AUTH_TOKEN_INVALID",
+                                    "接口令牌无效、已过期或已被吊销：请向平台管理员申请新令牌")
+            return found
+        # An expired or unknown session is simply not logged in: pages then ask to log in.
+        return resolve_session(conn, cookie or "") or ANONYMOUS
+
+
+async def resolve_principal(request: Request) -> Principal:
+    """The application-wide dependency: sets ``request.state.principal``."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    key, bearer, cookie = _credentials(request)
+    if not (key or bearer or cookie):
+        principal = ANONYMOUS
+    elif bearer and not key and hmac.compare_digest(bearer.encode(), admin_token().encode()):
+        principal = OPERATOR
+    else:
+        principal = await run_in_threadpool(_lookup, key, bearer, cookie)
+    request.state.principal = principal
+    return principal
+
+
+def principal_of(request: Request) -> Principal:
+    """The principal resolved for this request (the public when none was)."""
+    return getattr(request.state, "principal", None) or ANONYMOUS
+
+
+def current_principal(request: Request) -> Principal:
+    return principal_of(request)
+
+
+def _forbidden(message: str, code: str = "AUTH_FORBIDDEN") -> HTTPException:
+    return HTTPException(status_code=403, detail={"code": code, "message": message})
+
+
+def _need_login(message: str) -> HTTPException:
+    return _unauthorised("AUTH_REQUIRED", message)
+
+
+def require_login(request: Request) -> Principal:
+    p = principal_of(request)
+    if p.is_anonymous:
+        raise _need_login("请先登录")
+    return p
+
+
+def require_admin(request: Request) -> Principal:
+    p = principal_of(request)
+    if p.is_anonymous:
+        raise _unauthorised("AUTH_ADMIN_REQUIRED", "需要管理员身份：请用管理员账号登录")
+    if not p.is_admin:
+        raise _forbidden("该功能仅限平台管理员使用：如需办理请联系信用办", "AUTH_ADMIN_REQUIRED")
+    return p
+
+
+def require_government(request: Request) -> Principal:
+    """Administrator, department officer or department system (with the profiles scope)."""
+    p = principal_of(request)
+    if p.is_anonymous:
+        raise _need_login("该功能仅向政府部门开放：请用部门账号登录，或提供部门接口密钥")
+    if not p.is_government:
+        raise _forbidden("该功能仅向政府部门开放，您的账号无此权限")
+    return p
+
+
+def require_department(request: Request) -> Principal:
+    """A department's officer or system, acting for its own department."""
+    p = principal_of(request)
+    if p.is_anonymous:
+        raise _unauthorised("AUTH_KEY_REQUIRED",
+                            "缺少部门身份：请提供部门接口密钥（请求头 X-API-Key）或用部门账号登录")
+    if not p.is_department or p.department_id is None or not p.allows("records:write"):
+        raise _forbidden("该功能仅限数据来源部门使用，您的账号无此权限")
+    return p
+
+
+def require_subject(request: Request) -> Principal:
+    p = principal_of(request)
+    if p.is_anonymous:
+        raise _need_login("请先用信用主体账号登录")
+    if p.role != "subject" or p.subject_id is None or not p.allows("self:read"):
+        raise _forbidden("该页面仅向信用主体（企业或个人）账号开放")
+    return p
+
+
+def require_department_or_admin(request: Request) -> Principal:
+    p = principal_of(request)
+    if p.is_admin:
+        return p
+    return require_department(request)
+
+
+# ------------------------------------------------------------------------------ CSRF
+
+
+def csrf_secret(request: Request) -> str:
+    """What the CSRF token is keyed on: the session cookie, or for a visitor not logged in the
+    double-submit cookie set by the page that shows the form."""
+    return (request.cookies.get(SESSION_COOKIE)
+            or getattr(request.state, "csrf_cookie", None)
+            or request.cookies.get(CSRF_COOKIE) or "")
+
+
+def csrf_token(request: Request) -> str:
+    """An HMAC of the visitor's secret cookie: a page that can read the token was served to this
+    browser; another site's form cannot know it."""
+    secret = csrf_secret(request)
+    if not secret:
+        return ""
+    key = get_settings().secret_key.encode()
+    return hmac.new(key, b"csrf:" + secret.encode(), "sha256").hexdigest()
+
+
+def check_csrf(request: Request, token: str | None) -> None:
+    """Raise 403 unless a cookie-authenticated form carries its CSRF token.
+
+    A caller that authenticates with a header (API key or bearer token) and sends no cookie
+    cannot be driven by another site's form, so it needs no token.
+    """
+    key, bearer, cookie = _credentials(request)
+    if not cookie and (key or bearer):
+        return
+    expected = csrf_token(request)
+    if not expected or not token or not hmac.compare_digest(expected, token):
         raise HTTPException(
-            status_code=401,
+            status_code=403,
             detail={
-                "code": "AUTH_ADMIN_REQUIRED",
-                "message": "需要管理员身份：请登录或提供管理令牌",
+                "code": "CSRF_INVALID",
+                "message": "表单安全校验未通过（页面可能已过期或来自其他网站）："
+                "请返回上一页，刷新后重新提交。",
             },
         )
-    return "admin"
 
 
-@dataclass
-class Caller:
-    department_id: int
-    department_code: str
-    department_name: str
+def form_guard(request: Request, csrf_token: str = Form("")) -> None:
+    check_csrf(request, csrf_token)
 
 
-def require_department(
-    x_api_key: str | None = Header(default=None),
-    session: Session = Depends(get_session),
-) -> Caller:
-    if not x_api_key:
-        raise HTTPException(
-            status_code=401,
-            detail={"code": "AUTH_KEY_REQUIRED", "message": "缺少部门接口密钥（请求头 X-API-Key）"},
-        )
-    dept = session.scalar(select(Department).where(Department.api_key_hash == hash_key(x_api_key)))
-    if dept is None:
-        raise HTTPException(
-            status_code=401,
-            detail={"code": "AUTH_KEY_INVALID", "message": "部门接口密钥无效或已被吊销"},
-        )
-    return Caller(dept.id, dept.code, dept.name)
+def admin_form(
+    request: Request, csrf_token: str = Form(""), p: Principal = Depends(require_admin)
+) -> Principal:
+    """For every admin POST: an administrator, with a valid CSRF token."""
+    check_csrf(request, csrf_token)
+    return p
 
 
-def optional_department(
-    x_api_key: str | None = Header(default=None),
-    session: Session = Depends(get_session),
-) -> Caller | None:
-    if not x_api_key:
-        return None
-    return require_department(x_api_key, session)
+def department_form(
+    request: Request, csrf_token: str = Form(""), p: Principal = Depends(require_department)
+) -> Principal:
+    check_csrf(request, csrf_token)
+    return p
+
+
+def login_form(
+    request: Request, csrf_token: str = Form(""), p: Principal = Depends(require_login)
+) -> Principal:
+    check_csrf(request, csrf_token)
+    return p

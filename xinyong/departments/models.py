@@ -1,4 +1,5 @@
-"""Source departments (数据来源单位): who sends records, with their API keys."""
+"""Source departments (数据来源单位): who sends records. Their API keys are tokens of the
+department's system account (``accounts``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,4 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     uscc: Mapped[str | None] = mapped_column(String(18))
-    # sha256 of the API key; the key itself is shown once when it is issued.
-    api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    api_key_prefix: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)

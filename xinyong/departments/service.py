@@ -5,13 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.accounts.principal import CLI, Principal
 from xinyong.core import clock
 from xinyong.core.errors import DomainError as IngestError
-from xinyong.core.security import hash_key, new_api_key
 from xinyong.departments.models import Department
 
 
-def add_department(session: Session, code: str, name: str, uscc: str | None = None) -> Department:
+def add_department(
+    session: Session, code: str, name: str, uscc: str | None = None, by: Principal = CLI
+) -> Department:
     code = code.strip()
     if not code or not name.strip():
         raise IngestError("DEPARTMENT_INVALID", "部门代码和名称不能为空")
@@ -20,27 +22,28 @@ def add_department(session: Session, code: str, name: str, uscc: str | None = No
     dept = Department(code=code, name=name.strip(), uscc=uscc, created_at=clock.now())
     session.add(dept)
     session.flush()
+    from xinyong.audit.service import append
     from xinyong.records.profile import forget_departments
+
+    append(session.connection(), actor=by.actor, role=by.role, action="department.create",
+           target=f"department:{code}", detail={"name": dept.name})
 
     forget_departments()
     return dept
 
 
-def issue_api_key(session: Session, code: str) -> str:
-    """A new key replaces the old one at once; the clear key is returned only here."""
-    dept = get_department(session, code)
-    key = new_api_key()
-    dept.api_key_hash = hash_key(key)
-    dept.api_key_prefix = key[:10]
-    session.flush()
-    return key
+def issue_api_key(session: Session, code: str, by: Principal = CLI) -> str:
+    """A new key replaces the old one at once; the clear key is returned only here. The key is
+    a token of the department's system account (scoped, expiring, revocable)."""
+    from xinyong.accounts.service import issue_department_key
+
+    return issue_department_key(session, get_department(session, code), by)
 
 
-def revoke_api_key(session: Session, code: str) -> None:
-    dept = get_department(session, code)
-    dept.api_key_hash = None
-    dept.api_key_prefix = None
-    session.flush()
+def revoke_api_key(session: Session, code: str, by: Principal = CLI) -> None:
+    from xinyong.accounts.service import revoke_department_key
+
+    revoke_department_key(session, get_department(session, code), by)
 
 
 def get_department(session: Session, code: str) -> Department:

@@ -11,10 +11,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from xinyong.accounts.access import profile_view
+from xinyong.accounts.principal import Principal
 from xinyong.core.db import get_engine
 from xinyong.core.deps import get_session, json_response
 from xinyong.core.errors import DomainError
-from xinyong.core.security import Caller, is_admin, optional_department, require_admin
+from xinyong.core.security import principal_of, require_admin
 from xinyong.evaluation import service
 from xinyong.evaluation.explain import explain
 from xinyong.evaluation.spec import EvalModel
@@ -24,17 +26,26 @@ router = APIRouter(prefix="/api/v1", tags=["信用评价"])
 
 
 class Viewer(BaseModel):
+    """What the evaluation routes need to know of the caller (from its ``Principal``)."""
+
     actor: str | None
     government: bool
     admin: bool
     department: str | None
+    role: str
+    subject_id: int | None
 
 
-def viewer(request: Request, caller: Caller | None = Depends(optional_department)) -> Viewer:
-    admin = is_admin(request)
-    dept = caller.department_code if caller else None
-    actor = "admin" if admin else (f"api:{dept}" if dept else None)
-    return Viewer(actor=actor, government=admin or dept is not None, admin=admin, department=dept)
+def viewer(request: Request) -> Viewer:
+    p = principal_of(request)
+    return Viewer(
+        actor=None if p.is_anonymous else p.actor,
+        government=p.is_government,
+        admin=p.is_admin,
+        department=p.department_code if p.is_department else None,
+        role=p.role,
+        subject_id=p.subject_id,
+    )
 
 
 def _forbidden_model(model: EvalModel) -> DomainError:
@@ -152,9 +163,9 @@ def activate(
     name: str,
     version: str,
     session: Session = Depends(get_session),
-    actor: str = Depends(require_admin),
+    admin: Principal = Depends(require_admin),
 ) -> Any:
-    summary = service.activate_model(session.connection(), name, version, actor="admin")
+    summary = service.activate_model(session.connection(), name, version, actor=admin.actor)
     session.commit()
     return summary
 
@@ -167,9 +178,10 @@ class EvaluateBody(BaseModel):
     "/evaluation/models/{name}/evaluate", summary="批量评价：对模型范围内全部主体评价并保存结果"
 )
 def evaluate(
-    name: str, body: EvaluateBody = Body(EvaluateBody()), actor: str = Depends(require_admin)
+    name: str, body: EvaluateBody = Body(EvaluateBody()),
+    admin: Principal = Depends(require_admin),
 ) -> Any:
-    return service.evaluate(get_engine(), name, as_of=body.as_of, actor="admin").as_dict()
+    return service.evaluate(get_engine(), name, as_of=body.as_of, actor=admin.actor).as_dict()
 
 
 @router.get("/evaluation/runs", summary="评价运行记录")
@@ -177,7 +189,7 @@ def runs(
     model: str | None = None,
     limit: int = Query(50, ge=1, le=500),
     session: Session = Depends(get_session),
-    actor: str = Depends(require_admin),
+    _: Principal = Depends(require_admin),
 ) -> Any:
     return json_response(service.runs(session.connection(), model, limit))
 
@@ -224,23 +236,25 @@ def _check_visible(session: Session, name: str, who: Viewer) -> None:
     summary="评价结果说明：各指标取值、得分、权重、否决项及计入的记录",
 )
 def subject_explain(
+    request: Request,
     code: str,
     model: str,
     as_of: dt.date | None = None,
+    purpose: str | None = Query(None, max_length=100, description="查询目的（记入审计日志）"),
     session: Session = Depends(get_session),
     who: Viewer = Depends(viewer),
 ) -> Any:
     sid = _subject_id(session, code)
     _check_visible(session, model, who)
-    return json_response(
-        explain(
-            session.connection(),
-            sid,
-            model,
-            as_of=as_of,
-            view="government" if who.government else "public",
-        )
-    )
+    view = profile_view(principal_of(request), sid)
+    data = explain(session.connection(), sid, model, as_of=as_of, view=view)
+    if view != "public":
+        from xinyong.audit.service import append
+
+        append(session.connection(), actor=who.actor or "public", role=who.role,
+               action="evaluation.read_explain", subject_id=sid,
+               purpose=purpose or "查看评价说明", target=f"model:{model}")
+    return json_response(data)
 
 
 @router.get("/subjects/{code}/evaluations/{model}/history", summary="评价结果历史")

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from xinyong.accounts.access import profile_view
 from xinyong.core.db import get_engine
 from xinyong.core.deps import get_session
 from xinyong.core.errors import DomainError
-from xinyong.core.security import is_admin, require_admin
+from xinyong.core.security import principal_of, require_admin
 from xinyong.evaluation import service
 from xinyong.evaluation.api import model_detail
 from xinyong.evaluation.explain import explain
@@ -31,7 +32,7 @@ def explain_page(
     request: Request,
     code: str,
     model: str,
-    view: str = "public",
+    view: str = "",
     session: Session = Depends(get_session),
 ) -> HTMLResponse:
     subject = find_subject(session, code.strip())
@@ -39,15 +40,24 @@ def explain_page(
         return error_page(
             request, f"未找到信用主体「{code[:100]}」：请核对统一社会信用代码或名称。", 404
         )
-    government = view == "government" and is_admin(request)
+    me = principal_of(request)
+    shown = profile_view(me, subject.id)
+    if view == "public":
+        shown = "public"  # a narrower view on request
+    government = me.is_government
     conn = session.connection()
     try:
         m = service.get_model(conn, model)
         if m.visibility != "public" and not government:
             return error_page(
-                request, f"“{m.title}”仅限政府部门查看：请登录管理端后在政务视图中查看。", 403
+                request, f"“{m.title}”仅限政府部门查看：请用部门或管理员账号登录后查看。", 403
             )
-        data = explain(conn, subject.id, model, view="government" if government else "public")
+        data = explain(conn, subject.id, model, view=shown)
+        if shown != "public":
+            from xinyong.audit.service import append
+
+            append(conn, actor=me.actor, role=me.role, action="evaluation.read_explain",
+                   subject_id=subject.id, purpose="查看评价说明", target=f"model:{model}")
     except DomainError as exc:
         return error_page(request, exc.message, exc.status)
     return render(
@@ -57,7 +67,7 @@ def explain_page(
             "e": data,
             "s": subject_view(subject, "public", former_names(session, subject.id)),
             "code": subject.uscc or str(subject.id),
-            "view": "government" if government else "public",
+            "view": shown,
         },
         nav="search",
     )

@@ -11,10 +11,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from xinyong.accounts.principal import Principal
 from xinyong.core.db import get_engine
 from xinyong.core.deps import get_session
 from xinyong.core.errors import DomainError
-from xinyong.core.security import Caller, require_admin, require_department
+from xinyong.core.security import require_admin, require_department
 from xinyong.records import service
 from xinyong.records.ingest import BatchResult, ingest_file, ingest_records
 from xinyong.records.models import Batch
@@ -43,7 +44,7 @@ def _result(result: BatchResult, error_limit: int = 1000) -> dict[str, Any]:
 def push_records(
     record_type: str,
     body: PushBody = Body(...),
-    caller: Caller = Depends(require_department),
+    caller: Principal = Depends(require_department),
 ) -> dict[str, Any]:
     result = ingest_records(
         get_engine(),
@@ -52,7 +53,7 @@ def push_records(
         department=caller.department_code,
         profile=body.profile,
         strict=body.strict,
-        actor=f"api:{caller.department_code}",
+        actor=caller.actor,
     )
     return _result(result)
 
@@ -63,7 +64,7 @@ def upload_records(
     file: UploadFile = File(...),
     profile: str | None = Form(None),
     strict: bool = Form(False),
-    caller: Caller = Depends(require_department),
+    caller: Principal = Depends(require_department),
 ) -> dict[str, Any]:
     return _result(
         _ingest_upload(
@@ -72,7 +73,7 @@ def upload_records(
             caller.department_code,
             profile,
             strict,
-            f"api:{caller.department_code}",
+            caller.actor,
         )
     )
 
@@ -136,7 +137,7 @@ def _batch_dict(b: Batch) -> dict[str, Any]:
 def my_batches(
     page: int = Query(1, ge=1),
     size: int = Query(20, ge=1, le=200),
-    caller: Caller = Depends(require_department),
+    caller: Principal = Depends(require_department),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     rows, total = service.list_batches(
@@ -145,7 +146,7 @@ def my_batches(
     return {"total": total, "page": page, "size": size, "items": [_batch_dict(b) for b in rows]}
 
 
-def _own_batch(session: Session, batch_id: int, caller: Caller) -> Batch:
+def _own_batch(session: Session, batch_id: int, caller: Principal) -> Batch:
     batch = service.get_batch(session, batch_id)
     if batch.department_id != caller.department_id:
         raise DomainError("NOT_FOUND", f"归集批次 {batch_id} 不存在", status=404)
@@ -155,7 +156,7 @@ def _own_batch(session: Session, batch_id: int, caller: Caller) -> Batch:
 @router.get("/batches/{batch_id}", summary="批次详情与错误行")
 def batch_detail(
     batch_id: int,
-    caller: Caller = Depends(require_department),
+    caller: Principal = Depends(require_department),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     batch = _own_batch(session, batch_id, caller)
@@ -179,7 +180,7 @@ def batch_detail(
 def batch_error_report(
     batch_id: int,
     fmt: str,
-    caller: Caller = Depends(require_department),
+    caller: Principal = Depends(require_department),
     session: Session = Depends(get_session),
 ) -> Response:
     _own_batch(session, batch_id, caller)
@@ -256,11 +257,11 @@ class ResolveBody(BaseModel):
 def resolve(
     pending_id: int,
     body: ResolveBody,
-    actor: str = Depends(require_admin),
+    admin: Principal = Depends(require_admin),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     ids = service.resolve_pending(
-        session, pending_id, body.subject_id, actor=actor, same_name=body.same_name
+        session, pending_id, body.subject_id, actor=admin.actor, same_name=body.same_name
     )
     return {"record_ids": ids}
 
@@ -274,8 +275,8 @@ class ClassBody(BaseModel):
 def correct_class(
     record_id: int,
     body: ClassBody,
-    actor: str = Depends(require_admin),
+    admin: Principal = Depends(require_admin),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    service.correct_class(session, record_id, body.penalty_class, actor=actor, reason=body.reason)
+    service.correct_class(session, record_id, body.penalty_class, actor=admin.actor, reason=body.reason)
     return {"record_id": record_id, "history": service.record_history(session, record_id)}

@@ -44,6 +44,8 @@ def list_batches(
     *,
     department_id: int | None = None,
     status: str | None = None,
+    record_type: str | None = None,
+    sort: str = "started_desc",
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Batch], int]:
@@ -52,8 +54,14 @@ def list_batches(
         stmt = stmt.where(Batch.department_id == department_id)
     if status:
         stmt = stmt.where(Batch.status == status)
+    if record_type:
+        stmt = stmt.where(Batch.record_type == record_type)
+    order = {
+        "started_asc": (Batch.id.asc(),),
+        "rejected_desc": (Batch.rows_rejected.desc(), Batch.id.desc()),
+    }.get(sort, (Batch.id.desc(),))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Batch.id.desc()).limit(limit).offset(offset)).all()
+    rows = session.scalars(stmt.order_by(*order).limit(limit).offset(offset)).all()
     return list(rows), int(total)
 
 

@@ -1,28 +1,33 @@
-"""The Chinese web pages: public search and profiles, the catalog, and the operator's pages.
+"""The Chinese web pages: public search and profiles, the catalog, and the ingest pages of the
+administrator's and the departments' portals.
 
 Routes stay thin: they read parameters, call a domain service and render a template. Every
-admin form carries a CSRF token (``render.csrf_token``) checked by ``admin_form``.
+form carries a CSRF token (``core.security.csrf_token``) checked by ``admin_form`` /
+``department_form``. The ingest pages exist twice: under ``/admin`` (every department's batches)
+and under ``/dept`` (a department's own), one handler each, scoped by the caller.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xinyong.accounts.access import profile_view
+from xinyong.accounts.principal import Principal
 from xinyong.catalog.loader import load_catalog
 from xinyong.catalog.types import CatalogError
 from xinyong.core.deps import get_session
 from xinyong.core.errors import DomainError
+from xinyong.core.ratelimit import limit_public_search
 from xinyong.core.security import (
-    ADMIN_COOKIE,
-    admin_token,
-    cookie_value,
-    is_admin,
+    admin_form,
+    department_form,
+    principal_of,
     require_admin,
+    require_department,
 )
 from xinyong.departments.service import list_departments
 from xinyong.records import service as records
@@ -35,7 +40,6 @@ from xinyong.web.render import (
     BATCH_STATUS_LABELS,
     PAGE_SIZE,
     VIEW_LABELS,
-    check_csrf,
     error_page,
     page_number,
     pager,
@@ -47,32 +51,15 @@ router = APIRouter(include_in_schema=False)
 MAX_QUERY = 100
 
 
-def admin_form(
-    request: Request, csrf_token: str = Form(""), actor: str = Depends(require_admin)
-) -> str:
-    """For every admin POST: the operator, with a valid CSRF token."""
-    check_csrf(request, csrf_token)
-    return actor
-
-
 def _clean(text: str) -> str:
     """A query as typed, without the NUL characters PostgreSQL refuses in text."""
     return text.replace("\x00", "").strip()
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a local path: never another host ("//evil", "/\\evil", "https://…")."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return "/admin/batches"
-    if any(c in target for c in "\r\n\\"):
-        return "/admin/batches"
-    return target
-
-
 # ------------------------------------------------------------------------------ public
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=[Depends(limit_public_search)])
 def search_page(
     request: Request, q: str = "", page: str | None = None,
     session: Session = Depends(get_session),
@@ -93,7 +80,8 @@ def search_page(
 
 @router.get("/subjects/{code}", response_class=HTMLResponse)
 def subject_page(
-    request: Request, code: str, view: str = "public", cat: str = "", page: str | None = None,
+    request: Request, code: str, view: str = "", cat: str = "", page: str | None = None,
+    purpose: str = "",
     session: Session = Depends(get_session),
 ) -> HTMLResponse:
     subject = find_subject(session, _clean(code)) if _clean(code) else None
@@ -101,16 +89,30 @@ def subject_page(
         return error_page(
             request, f"未找到信用主体「{code[:MAX_QUERY]}」：请核对统一社会信用代码或名称，"
             "或回到首页用部分名称查询。", 404)
+    me = principal_of(request)
+    allowed = profile_view(me, subject.id)
     notice = None
-    if view == "government" and not is_admin(request):
-        notice = "政务视图仅向平台管理员开放，以下为公开视图；如需查看请先登录管理端。"
-    shown = "government" if view == "government" and is_admin(request) else "public"
+    order = {"public": 0, "subject": 1, "government": 2}
+    shown = allowed
+    if view in order and order[view] <= order[allowed]:
+        shown = view  # type: ignore[assignment]  # a narrower view on request (e.g. to preview)
+    elif view in order:
+        notice = (f"{VIEW_LABELS[view]}仅向"
+                  + ("政府部门" if view == "government" else "该主体本人的账号")
+                  + f"开放，以下为{VIEW_LABELS[allowed]}；如需查看请先登录相应账号。")
     profile = build_profile(session, subject, shown)
+    if shown != "public":
+        from xinyong.audit.service import append
+
+        append(session.connection(), actor=me.actor, role=me.role,
+               action="profile.read_restricted", subject_id=subject.id,
+               purpose=purpose[:100] or "查看信用档案", target=f"view:{shown}")
     from xinyong.evaluation.service import subject_results
 
-    evaluations = subject_results(session.connection(), subject.id, government=shown == "government")
+    evaluations = subject_results(session.connection(), subject.id,
+                                  government=me.is_government)
     # Each category shows one page of its records; ``cat`` + ``page`` page through one of them.
-    base = {"view": "government"} if shown == "government" else {}
+    base = {"view": view} if view in VIEW_LABELS else {}
     pagers = {
         c["code"]: pager(request, page_number(page) if c["code"] == cat else 1, total=c["count"],
                          params={**base, "cat": c["code"]}, fragment=f"cat-{c['code']}")
@@ -120,8 +122,8 @@ def subject_page(
         "pagers": pagers,
         "profile": profile, "s": profile["subject"], "view": shown, "view_labels": VIEW_LABELS,
         "publicity_labels": PUBLICITY_LABELS, "notice": notice, "evaluations": evaluations,
-        "code": subject.uscc or str(subject.id),
-    }, nav="search")
+        "code": subject.uscc or str(subject.id), "allowed": allowed,
+    }, nav="me" if me.subject_id == subject.id and me.role == "subject" else "search")
 
 
 @router.get("/catalog", response_class=HTMLResponse)
@@ -144,104 +146,146 @@ def catalog_type_page(request: Request, code: str) -> HTMLResponse:
     }, nav="catalog")
 
 
-# ------------------------------------------------------------------------------ login
+# ------------------------------------------------------------------------------ portals
 
 
 @router.get("/admin", response_class=HTMLResponse)
-def admin_home(_: str = Depends(require_admin)) -> Response:
+def admin_home(_: Principal = Depends(require_admin)) -> Response:
     return RedirectResponse("/admin/batches", status_code=303)
 
 
-@router.get("/admin/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/admin/batches") -> HTMLResponse:
-    return render(request, "admin/login.html", {"next": _safe_next(next)}, nav="admin")
-
-
-@router.post("/admin/login", response_class=HTMLResponse)
-def login(request: Request, token: str = Form(""), next: str = Form("/admin/batches")) -> Response:
-    target = _safe_next(next)
-    if not token.strip() or not hmac.compare_digest(token.strip().encode(), admin_token().encode()):
-        return render(request, "admin/login.html", {
-            "next": target,
-            "error": "管理令牌不正确：请核对后重新输入（令牌见环境变量 XINYONG_ADMIN_TOKEN，"
-                     "或数据目录中的 admin-token 文件）。",
-        }, status=401, nav="admin")
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        ADMIN_COOKIE, cookie_value(), httponly=True, samesite="lax",
-        secure=request.url.scheme == "https", path="/",
-    )
-    return response
-
-
-@router.post("/admin/logout")
-def logout(_: str = Depends(admin_form)) -> Response:
-    response = RedirectResponse("/?logged_out=1", status_code=303)
-    response.delete_cookie(ADMIN_COOKIE, path="/")
-    return response
+@router.get("/dept", response_class=HTMLResponse)
+def dept_home(_: Principal = Depends(require_department)) -> Response:
+    return RedirectResponse("/dept/batches", status_code=303)
 
 
 # ------------------------------------------------------------------------------ batches
+# Each page exists for the administrator (/admin, every department) and for a department's
+# officer (/dept, its own batches only: the scoping is in the query, not in the template).
+
+BATCH_SORTS = {"started_desc": "最新在前", "started_asc": "最早在前", "rejected_desc": "错误行最多"}
+
+
+def _batches(
+    request: Request, session: Session, me: Principal, portal: str, status: str,
+    record_type: str, sort: str, page: str | None,
+) -> HTMLResponse:
+    n = page_number(page)
+    status = status if status in BATCH_STATUS_LABELS else ""
+    catalog = load_catalog()
+    record_type = record_type if record_type in catalog.types else ""
+    sort = sort if sort in BATCH_SORTS else "started_desc"
+    rows, total = records.list_batches(
+        session, status=status or None, record_type=record_type or None, sort=sort,
+        department_id=me.department_id if portal == "dept" else None,
+        limit=PAGE_SIZE, offset=(n - 1) * PAGE_SIZE)
+    return render(request, "admin/batches.html", {
+        "batches": rows, "total": total, "status": status, "statuses": BATCH_STATUS_LABELS,
+        "record_type": record_type, "sort": sort, "sorts": BATCH_SORTS, "portal": portal,
+        "departments": {d.id: d.name for d in list_departments(session)},
+        "types": catalog.types, "pager": pager(request, n, total=total),
+    }, nav=f"{portal}-batches")
 
 
 @router.get("/admin/batches", response_class=HTMLResponse)
 def batches_page(
-    request: Request, status: str = "", page: str | None = None,
-    _: str = Depends(require_admin), session: Session = Depends(get_session),
+    request: Request, status: str = "", record_type: str = "", sort: str = "",
+    page: str | None = None,
+    me: Principal = Depends(require_admin), session: Session = Depends(get_session),
 ) -> HTMLResponse:
-    n = page_number(page)
-    status = status if status in BATCH_STATUS_LABELS else ""
-    rows, total = records.list_batches(
-        session, status=status or None, limit=PAGE_SIZE, offset=(n - 1) * PAGE_SIZE)
-    return render(request, "admin/batches.html", {
-        "batches": rows, "total": total, "status": status, "statuses": BATCH_STATUS_LABELS,
-        "departments": {d.id: d.name for d in list_departments(session)},
-        "types": load_catalog().types, "pager": pager(request, n, total=total),
-    }, nav="batches")
+    return _batches(request, session, me, "admin", status, record_type, sort, page)
 
 
-@router.get("/admin/batches/{batch_id}", response_class=HTMLResponse)
-def batch_page(
-    request: Request, batch_id: int, page: str | None = None,
-    _: str = Depends(require_admin), session: Session = Depends(get_session),
+@router.get("/dept/batches", response_class=HTMLResponse)
+def dept_batches_page(
+    request: Request, status: str = "", record_type: str = "", sort: str = "",
+    page: str | None = None,
+    me: Principal = Depends(require_department), session: Session = Depends(get_session),
 ) -> HTMLResponse:
-    n = page_number(page)
+    return _batches(request, session, me, "dept", status, record_type, sort, page)
+
+
+def _own_batch(session: Session, me: Principal, portal: str, batch_id: int) -> Any:
     batch = records.get_batch(session, batch_id)
+    if portal == "dept" and batch.department_id != me.department_id:
+        # Another department's batch does not exist for this caller (no hint that it does).
+        raise DomainError("NOT_FOUND", f"归集批次 {batch_id} 不存在：请从本部门的批次列表进入。",
+                          status=404)
+    return batch
+
+
+def _batch(
+    request: Request, session: Session, me: Principal, portal: str, batch_id: int,
+    page: str | None,
+) -> HTMLResponse:
+    n = page_number(page)
+    batch = _own_batch(session, me, portal, batch_id)
     # One more than a page tells whether there is a next page without counting.
     errors = records.batch_errors(
         session, batch_id, limit=PAGE_SIZE + 1, offset=(n - 1) * PAGE_SIZE)
     departments = {d.id: d for d in list_departments(session)}
     return render(request, "admin/batch.html", {
-        "batch": batch, "errors": errors[:PAGE_SIZE],
+        "batch": batch, "errors": errors[:PAGE_SIZE], "portal": portal,
         "department": departments.get(batch.department_id),
         "rtype": load_catalog().types.get(batch.record_type),
         "pager": pager(request, n, has_next=len(errors) > PAGE_SIZE),
         "uploaded": request.query_params.get("uploaded") == "1",
-    }, nav="batches")
+    }, nav=f"{portal}-batches")
+
+
+@router.get("/admin/batches/{batch_id}", response_class=HTMLResponse)
+def batch_page(
+    request: Request, batch_id: int, page: str | None = None,
+    me: Principal = Depends(require_admin), session: Session = Depends(get_session),
+) -> HTMLResponse:
+    return _batch(request, session, me, "admin", batch_id, page)
+
+
+@router.get("/dept/batches/{batch_id}", response_class=HTMLResponse)
+def dept_batch_page(
+    request: Request, batch_id: int, page: str | None = None,
+    me: Principal = Depends(require_department), session: Session = Depends(get_session),
+) -> HTMLResponse:
+    return _batch(request, session, me, "dept", batch_id, page)
 
 
 @router.get("/admin/batches/{batch_id}/errors.{fmt}")
 def batch_error_report(
     batch_id: int, fmt: str,
-    _: str = Depends(require_admin), session: Session = Depends(get_session),
+    me: Principal = Depends(require_admin), session: Session = Depends(get_session),
 ) -> Response:
     from xinyong.records.api import error_report_response
 
-    records.get_batch(session, batch_id)
+    _own_batch(session, me, "admin", batch_id)
+    return error_report_response(session, batch_id, fmt)
+
+
+@router.get("/dept/batches/{batch_id}/errors.{fmt}")
+def dept_batch_error_report(
+    batch_id: int, fmt: str,
+    me: Principal = Depends(require_department), session: Session = Depends(get_session),
+) -> Response:
+    from xinyong.records.api import error_report_response
+
+    _own_batch(session, me, "dept", batch_id)
     return error_report_response(session, batch_id, fmt)
 
 
 # ------------------------------------------------------------------------------ upload
 
 
-def _upload_context(session: Session, **extra: Any) -> dict[str, Any]:
+def _upload_context(session: Session, me: Principal, portal: str, **extra: Any) -> dict[str, Any]:
     catalog = load_catalog()
     groups = [(c, catalog.types_in(c.code)) for c in catalog.categories]
+    departments = list_departments(session)
+    if portal == "dept":
+        departments = [d for d in departments if d.id == me.department_id]
     ctx = {
         "groups": [(c, ts) for c, ts in groups if ts],
-        "departments": list_departments(session),
+        "departments": departments, "portal": portal,
         "profiles": _profile_choices(catalog.types),
-        "form": {"record_type": "administrative_penalty", "department": "", "profile": "",
+        "form": {"record_type": "administrative_penalty",
+                 "department": me.department_code if portal == "dept" else "", "profile": "",
                  "strict": False},
     }
     ctx.update(extra)
@@ -266,25 +310,31 @@ def _profile_choices(types: dict[str, Any]) -> list[tuple[str, str]]:
 
 @router.get("/admin/upload", response_class=HTMLResponse)
 def upload_form(
-    request: Request, _: str = Depends(require_admin), session: Session = Depends(get_session),
-) -> HTMLResponse:
-    return render(request, "admin/upload.html", _upload_context(session), nav="upload")
-
-
-@router.post("/admin/upload", response_class=HTMLResponse)
-def upload(
-    request: Request,
-    file: UploadFile | None = File(None),
-    record_type: str = Form(""),
-    department: str = Form(""),
-    profile: str = Form(""),
-    strict: bool = Form(False),
-    actor: str = Depends(admin_form),
+    request: Request, me: Principal = Depends(require_admin),
     session: Session = Depends(get_session),
+) -> HTMLResponse:
+    return render(request, "admin/upload.html", _upload_context(session, me, "admin"),
+                  nav="admin-upload")
+
+
+@router.get("/dept/upload", response_class=HTMLResponse)
+def dept_upload_form(
+    request: Request, me: Principal = Depends(require_department),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    return render(request, "admin/upload.html", _upload_context(session, me, "dept"),
+                  nav="dept-upload")
+
+
+def _upload(
+    request: Request, session: Session, me: Principal, portal: str,
+    file: UploadFile | None, record_type: str, department: str, profile: str, strict: bool,
 ) -> Response:
     from xinyong.records.api import _ingest_upload
     from xinyong.records.profiles import ProfileError
 
+    if portal == "dept":
+        department = me.department_code or ""  # a department uploads only its own records
     form = {"record_type": record_type, "department": department, "profile": profile,
             "strict": strict}
     error = None
@@ -295,14 +345,46 @@ def upload(
     elif not department:
         error = "请选择数据来源单位。"
     if error is None:
+        assert file is not None
         try:
-            result = _ingest_upload(file, record_type, department, profile or None, strict, actor)
+            result = _ingest_upload(file, record_type, department, profile or None, strict,
+                                    me.actor)
         except (DomainError, CatalogError, ProfileError) as exc:
             error = exc.message
         else:
-            return RedirectResponse(f"/admin/batches/{result.batch_id}?uploaded=1", status_code=303)
-    return render(request, "admin/upload.html", _upload_context(session, form=form, error=error),
-                  status=400, nav="upload")
+            return RedirectResponse(f"/{portal}/batches/{result.batch_id}?uploaded=1",
+                                    status_code=303)
+    return render(request, "admin/upload.html",
+                  _upload_context(session, me, portal, form=form, error=error),
+                  status=400, nav=f"{portal}-upload")
+
+
+@router.post("/admin/upload", response_class=HTMLResponse)
+def upload(
+    request: Request,
+    file: UploadFile | None = File(None),
+    record_type: str = Form(""),
+    department: str = Form(""),
+    profile: str = Form(""),
+    strict: bool = Form(False),
+    me: Principal = Depends(admin_form),
+    session: Session = Depends(get_session),
+) -> Response:
+    return _upload(request, session, me, "admin", file, record_type, department, profile,
+                   strict)
+
+
+@router.post("/dept/upload", response_class=HTMLResponse)
+def dept_upload(
+    request: Request,
+    file: UploadFile | None = File(None),
+    record_type: str = Form(""),
+    profile: str = Form(""),
+    strict: bool = Form(False),
+    me: Principal = Depends(department_form),
+    session: Session = Depends(get_session),
+) -> Response:
+    return _upload(request, session, me, "dept", file, record_type, "", profile, strict)
 
 
 # ------------------------------------------------------------------------------ pending
@@ -311,7 +393,7 @@ def upload(
 @router.get("/admin/pending", response_class=HTMLResponse)
 def pending_page(
     request: Request, q: str = "", page: str | None = None, resolved: str | None = None,
-    _: str = Depends(require_admin), session: Session = Depends(get_session),
+    _: Principal = Depends(require_admin), session: Session = Depends(get_session),
 ) -> HTMLResponse:
     n = page_number(page)
     q = _clean(q)[:MAX_QUERY]
@@ -321,7 +403,7 @@ def pending_page(
         "items": rows, "total": total, "q": q, "types": load_catalog().types,
         "pager": pager(request, n, total=total),
         "resolved": page_number(resolved) if resolved else None,
-    }, nav="pending")
+    }, nav="admin-pending")
 
 
 def _pending_detail(
@@ -349,7 +431,7 @@ def _pending_detail(
 @router.get("/admin/pending/{pending_id}", response_class=HTMLResponse)
 def pending_item_page(
     request: Request, pending_id: int, q: str = "", page: str | None = None,
-    _: str = Depends(require_admin), session: Session = Depends(get_session),
+    _: Principal = Depends(require_admin), session: Session = Depends(get_session),
 ) -> HTMLResponse:
     return _pending_detail(request, session, pending_id, q, page_number(page))
 
@@ -361,7 +443,7 @@ def resolve_pending(
     subject_id: str = Form(""),
     same_name: bool = Form(False),
     q: str = Form(""),
-    actor: str = Depends(admin_form),
+    me: Principal = Depends(admin_form),
     session: Session = Depends(get_session),
 ) -> Response:
     if not subject_id.strip().isdigit():
@@ -369,7 +451,7 @@ def resolve_pending(
                                error="请先在下方搜索结果中选择一个信用主体，再点击“指定”。",
                                status=400)
     try:
-        ids = records.resolve_pending(session, pending_id, int(subject_id), actor=actor,
+        ids = records.resolve_pending(session, pending_id, int(subject_id), actor=me.actor,
                                       same_name=same_name)
     except DomainError as exc:
         session.rollback()

@@ -7,19 +7,25 @@ Chinese) live here or in the templates, labels that are domain data come from th
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from xinyong.accounts.principal import ROLE_LABELS
 from xinyong.core.config import get_settings
-from xinyong.core.security import ADMIN_COOKIE, is_admin
+from xinyong.core.security import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    check_csrf,  # noqa: F401  (re-exported: pages import it from here)
+    csrf_token,
+    principal_of,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 PLATFORM_NAME = "xinyong 公共信用信息平台"
@@ -137,40 +143,6 @@ templates.env.filters.update(
     money=_money,
 )
 
-# ------------------------------------------------------------------------------------ CSRF
-
-
-def csrf_token(request: Request) -> str:
-    """An HMAC of the admin cookie with the settings secret: a page that can read the token
-    was served to the operator's browser; another site's form cannot know it."""
-    cookie = request.cookies.get(ADMIN_COOKIE) or ""
-    if not cookie:
-        return ""
-    key = get_settings().secret_key.encode()
-    return hmac.new(key, b"csrf:" + cookie.encode(), hashlib.sha256).hexdigest()
-
-
-def check_csrf(request: Request, token: str | None) -> None:
-    """Raise 403 unless a cookie-authenticated form carries its CSRF token.
-
-    A caller that authenticates with an ``Authorization: Bearer`` header and sends no cookie
-    cannot be driven by another site, so it needs no token.
-    """
-    cookie = request.cookies.get(ADMIN_COOKIE)
-    if not cookie and request.headers.get("authorization", "").lower().startswith("bearer "):
-        return
-    expected = csrf_token(request)
-    if not expected or not token or not hmac.compare_digest(expected, token):
-        raise HTTPException(
-            status_code=403,
-            detail={
-                "code": "CSRF_INVALID",
-                "message": "表单安全校验未通过（页面可能已过期或来自其他网站）："
-                "请返回上一页，刷新后重新提交。",
-            },
-        )
-
-
 # ------------------------------------------------------------------------------------ paging
 
 
@@ -263,23 +235,47 @@ def render(
     status: int = 200,
     nav: str = "",
 ) -> HTMLResponse:
-    admin = is_admin(request)
+    me = principal_of(request)
+    new_csrf = None
+    if me.is_anonymous and not request.cookies.get(SESSION_COOKIE) and not request.cookies.get(
+        CSRF_COOKIE
+    ):
+        # A visitor's first page: the secret its forms (login, registration) are checked with.
+        new_csrf = secrets.token_urlsafe(24)
+        request.state.csrf_cookie = new_csrf
     ctx: dict[str, Any] = {
         "request": request,
         "platform_name": PLATFORM_NAME,
-        "is_admin": admin,
-        "csrf_token": csrf_token(request) if admin else "",
+        "me": me,
+        "role_labels": ROLE_LABELS,
+        "is_admin": me.is_admin,
+        "csrf_token": csrf_token(request),
         "nav": nav,
+        "unread": _unread(me),
         # The operator should know when forms and cookies are keyed with the development secret.
-        "insecure_secret": admin and get_settings().secret_key == "dev-only-change-me",
+        "insecure_secret": me.is_admin and get_settings().secret_key == "dev-only-change-me",
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
-    response.headers.setdefault("Cache-Control", "no-store" if admin else "no-cache")
+    if new_csrf:
+        response.set_cookie(CSRF_COOKIE, new_csrf, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https", path="/")
+    response.headers.setdefault("Cache-Control", "no-cache" if me.is_anonymous else "no-store")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
+
+
+def _unread(me: Any) -> int:
+    """Unread messages of the account, for the badge in the header."""
+    if me.account_id is None or me.via != "session":
+        return 0
+    from xinyong.accounts.service import unread_count
+    from xinyong.core.db import session_scope
+
+    with session_scope() as session:
+        return unread_count(session, me.account_id)
 
 
 def error_page(request: Request, message: str, status: int) -> HTMLResponse:
