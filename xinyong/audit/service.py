@@ -57,7 +57,7 @@ ACTIONS: dict[str, str] = {
     "evaluation.read_explain": "查阅评价说明",
     "record.correct": "更正信用记录",
     "record.correct_class": "更正处罚类别",
-    "record.status_change": "变更记录状态",
+    "record.status": "变更记录状态",
     "ingest.batch": "归集批次入库",
     "pending.resolve": "处理待匹配记录",
     "pending.rematch": "重新匹配待匹配记录",
