@@ -97,6 +97,8 @@ def create_app() -> FastAPI:
 
     from xinyong.accounts.api import router as accounts_api
     from xinyong.accounts.pages import router as accounts_pages
+    from xinyong.audit.api import router as audit_api
+    from xinyong.audit.pages import router as audit_pages
     from xinyong.catalog.api import router as catalog_api
     from xinyong.evaluation.api import router as evaluation_api
     from xinyong.evaluation.pages import router as evaluation_pages
@@ -112,6 +114,8 @@ def create_app() -> FastAPI:
 
     app.include_router(accounts_api)
     app.include_router(accounts_pages)
+    app.include_router(audit_api)
+    app.include_router(audit_pages)
     app.include_router(subjects_api)
     app.include_router(records_api)
     app.include_router(catalog_api)

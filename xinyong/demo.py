@@ -58,6 +58,53 @@ def ensure_departments() -> dict[str, str]:
     return keys
 
 
+# Demo accounts, one per role, all with the demo password (README). For a demo only: a real
+# deployment creates its first administrator with `xinyong accounts create`.
+DEMO_PASSWORD = "Demo2026xy"
+DEMO_ACCOUNTS = [
+    ("admin", "admin", "信用办管理员（演示）", None),
+    ("market-officer", "department_officer", "市场监管局工作人员（演示）", "market"),
+    ("enterprise", "subject", None, None),  # bound to the demo subject with most records
+    ("bank", "bank", "演示银行股份有限公司", None),
+    ("provider", "provider", "演示图书馆", None),
+]
+
+
+def ensure_accounts() -> dict[str, str]:
+    """The demo accounts that do not exist yet; returns username → role label."""
+    from sqlalchemy import desc
+
+    from xinyong.accounts.models import Account
+    from xinyong.accounts.principal import CLI, ROLE_LABELS
+    from xinyong.accounts.service import create_account
+    from xinyong.records.models import CreditRecord
+
+    made: dict[str, str] = {}
+    with session_scope() as session:
+        existing = set(session.scalars(select(Account.username)))
+        for username, role, name, dept in DEMO_ACCOUNTS:
+            if username in existing:
+                continue
+            subject = None
+            if role == "subject":
+                row = session.execute(
+                    select(Subject.uscc, Subject.name)
+                    .join(CreditRecord, CreditRecord.subject_id == Subject.id)
+                    .where(Subject.uscc.is_not(None), Subject.kind == "legal_person")
+                    .group_by(Subject.id, Subject.uscc, Subject.name)
+                    .order_by(desc(func.count()), Subject.id).limit(1)
+                ).first()
+                if row is None:
+                    continue
+                subject, name = row
+            create_account(session, username=username, display_name=name or username,
+                           role=role, by=CLI, password=DEMO_PASSWORD, department=dept,
+                           subject=subject,
+                           organisation=name if role in ("bank", "provider") else None)
+            made[username] = ROLE_LABELS[role]
+    return made
+
+
 SYNTHETIC_SUBJECTS = 20_000
 SYNTHETIC_SOURCE = "demo-synthetic"
 
@@ -88,6 +135,7 @@ def load_demo(
         return {
             "already_loaded": True,
             "evaluations": _evaluate_demo(engine, console, only_new=True),
+            "accounts": _accounts(console),
         }
     keys = ensure_departments()
     summary: dict[str, Any] = {"departments_with_new_keys": keys}
@@ -173,7 +221,16 @@ def load_demo(
     summary["evaluations"] = _evaluate_demo(engine, console, only_new=False)
     with session_scope() as session:
         summary["subjects_total"] = session.scalar(select(func.count(Subject.id)))
+    summary["accounts"] = _accounts(console)
     return summary
+
+
+def _accounts(console: Console) -> dict[str, str]:
+    made = ensure_accounts()
+    if made:
+        console.print("演示账号（密码均为 " + DEMO_PASSWORD + "）：" + "、".join(
+            f"{u}（{label}）" for u, label in made.items()))
+    return made
 
 
 def _evaluate_demo(engine: Engine, console: Console, *, only_new: bool) -> dict[str, Any]:

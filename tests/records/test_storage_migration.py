@@ -130,4 +130,12 @@ def test_migrations_match_the_models(bare: Engine) -> None:
     upgrade(bare)
     with bare.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    if bare.dialect.name == "sqlite":
+        # 0007 empties, but cannot drop, the department's old key columns on SQLite (a UNIQUE
+        # column needs a table rebuild, which the records' foreign keys forbid): known leftovers.
+        def leftover(d: object) -> bool:
+            text = repr(d)
+            return "department" in text and "api_key_" in text
+
+        diff = [d for d in diff if not leftover(d)]
     assert diff == []

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -426,9 +427,15 @@ def _account_columns() -> list[Any]:
             Department.code.label("dept_code"), Department.name.label("dept_name")]
 
 
-def resolve_session(conn: Connection, token: str) -> Principal | None:
-    """The principal of a session cookie, sliding its idle expiry (written at most once a
-    minute per session, so a busy page does not turn every read into a write)."""
+Write = Callable[[Connection], None]
+
+
+def resolve_session(conn: Connection, token: str) -> tuple[Principal | None, Write | None]:
+    """The principal of a session cookie, and the write to do afterwards, if any: slide its
+    idle expiry (at most once a minute per session, so a busy page does not turn every read
+    into a write) or delete it once expired. The write is returned, not done, so the caller runs
+    it in a short transaction of its own: on SQLite a transaction that has read cannot start
+    writing once another connection has committed."""
     sid = digest(token)
     row = conn.execute(
         select(*_account_columns(), AuthSession.created_at.label("s_created"),
@@ -438,23 +445,27 @@ def resolve_session(conn: Connection, token: str) -> Principal | None:
         .where(AuthSession.id == sid)
     ).first()
     if row is None or row.status != "active":
-        return None
+        return None, None
     now = clock.now()
     expires = _aware(row.s_expires)
     created = _aware(row.s_created)
     assert expires is not None and created is not None
+    table = AuthSession.__table__
     if expires <= now or created + dt.timedelta(hours=SESSION_MAX_HOURS) <= now:
-        conn.execute(AuthSession.__table__.delete().where(AuthSession.id == sid))
-        return None
+        def forget(c: Connection) -> None:
+            c.execute(table.delete().where(table.c.id == sid))
+
+        return None, forget
     fresh = now + dt.timedelta(minutes=SESSION_IDLE_MINUTES)
+    write = None
     if fresh - expires > dt.timedelta(minutes=1):
-        conn.execute(
-            AuthSession.__table__.update().where(AuthSession.id == sid).values(expires_at=fresh)
-        )
-    return _principal(row, via="session", session_id=sid)
+        def write(c: Connection) -> None:
+            c.execute(table.update().where(table.c.id == sid).values(expires_at=fresh))
+    return _principal(row, via="session", session_id=sid), write
 
 
-def resolve_token(conn: Connection, token: str) -> Principal | None:
+def resolve_token(conn: Connection, token: str) -> tuple[Principal | None, Write | None]:
+    """The principal of an API token, and (once a day) the write that records its last use."""
     row = conn.execute(
         select(*_account_columns(), ApiToken.id.label("token_id"), ApiToken.scopes,
                ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_on)
@@ -463,15 +474,19 @@ def resolve_token(conn: Connection, token: str) -> Principal | None:
         .where(ApiToken.token_hash == digest(token))
     ).first()
     if row is None or row.status != "active" or row.revoked_at is not None:
-        return None
+        return None, None
     expires = _aware(row.expires_at)
     if expires is not None and expires <= clock.now():
-        return None
+        return None, None
     today = clock.today()
-    if row.last_used_on != today:  # once a day: a key's last use, without a write per request
-        conn.execute(ApiToken.__table__.update().where(ApiToken.id == row.token_id)
-                     .values(last_used_on=today))
-    return _principal(row, via="token", scopes=frozenset(row.scopes.split()))
+    write = None
+    if row.last_used_on != today:
+        table = ApiToken.__table__
+
+        def write(c: Connection) -> None:
+            c.execute(table.update().where(table.c.id == row.token_id)
+                      .values(last_used_on=today))
+    return _principal(row, via="token", scopes=frozenset(row.scopes.split())), write
 
 
 # ------------------------------------------------------------------------------ API tokens

@@ -1,6 +1,7 @@
 """Import every domain's tables so that ``Base.metadata`` is complete (migrations, tests)."""
 
 from xinyong.accounts import models as account_models  # noqa: F401
+from xinyong.audit import models as audit_models  # noqa: F401
 from xinyong.catalog import models as catalog_models  # noqa: F401
 from xinyong.core import models as core_models  # noqa: F401
 from xinyong.departments import models as department_models  # noqa: F401

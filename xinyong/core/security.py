@@ -59,21 +59,25 @@ def _credentials(request: Request) -> tuple[str | None, str | None, str | None]:
 
 def _lookup(key: str | None, bearer: str | None, cookie: str | None) -> Principal:
     from xinyong.accounts.service import resolve_session, resolve_token
-    from xinyong.core.db import session_scope
+    from xinyong.core.db import get_engine
 
-    with session_scope() as session:
-        conn = session.connection()
+    engine = get_engine()
+    with engine.connect() as conn:
         if key or bearer:
-            found = resolve_token(conn, key or bearer or "")
-            if found is None:
-                if key:
-                    raise _unauthorised("AUTH_KEY_INVALID",
-                                        "部门接口密钥无效、已过期或已被吊销：请向平台管理员申请新密钥")
-                raise _unauthorised("AUTH_TOKEN_INVALID",
-                                    "接口令牌无效、已过期或已被吊销：请向平台管理员申请新令牌")
-            return found
-        # An expired or unknown session is simply not logged in: pages then ask to log in.
-        return resolve_session(conn, cookie or "") or ANONYMOUS
+            found, write = resolve_token(conn, key or bearer or "")
+        else:
+            found, write = resolve_session(conn, cookie or "")
+    if write is not None:
+        with engine.begin() as conn:
+            write(conn)
+    if found is None and (key or bearer):
+        if key:
+            raise _unauthorised("AUTH_KEY_INVALID",
+                                "部门接口密钥无效、已过期或已被吊销：请向平台管理员申请新密钥")
+        raise _unauthorised("AUTH_TOKEN_INVALID",
+                            "接口令牌无效、已过期或已被吊销：请向平台管理员申请新令牌")
+    # An expired or unknown session is simply not logged in: pages then ask to log in.
+    return found or ANONYMOUS
 
 
 async def resolve_principal(request: Request) -> Principal:

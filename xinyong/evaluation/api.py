@@ -249,9 +249,9 @@ def subject_explain(
     view = profile_view(principal_of(request), sid)
     data = explain(session.connection(), sid, model, as_of=as_of, view=view)
     if view != "public":
-        from xinyong.audit.service import append
+        from xinyong.audit.service import append_now
 
-        append(session.connection(), actor=who.actor or "public", role=who.role,
+        append_now(actor=who.actor or "public", role=who.role,
                action="evaluation.read_explain", subject_id=sid,
                purpose=purpose or "查看评价说明", target=f"model:{model}")
     return json_response(data)

@@ -54,9 +54,9 @@ def explain_page(
             )
         data = explain(conn, subject.id, model, view=shown)
         if shown != "public":
-            from xinyong.audit.service import append
+            from xinyong.audit.service import append_now
 
-            append(conn, actor=me.actor, role=me.role, action="evaluation.read_explain",
+            append_now(actor=me.actor, role=me.role, action="evaluation.read_explain",
                    subject_id=subject.id, purpose="查看评价说明", target=f"model:{model}")
     except DomainError as exc:
         return error_page(request, exc.message, exc.status)

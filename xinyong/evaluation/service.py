@@ -188,7 +188,15 @@ def register_model(
             created_by=actor,
         )
     )
+    _audit(conn, actor, "model.register", model=model.key, source=source)
     return model_summary(_row(conn, model.name, model.version))
+
+
+def _audit(conn: Connection, actor: str | None, action: str, **detail: Any) -> None:
+    from xinyong.audit.service import append
+
+    append(conn, actor=actor or "system", action=action, target=f"model:{detail.get('model')}",
+           detail=detail)
 
 
 def activate_model(
@@ -210,6 +218,7 @@ def activate_model(
         .where(EvaluationModel.id == row.id)
         .values(status="active", activated_at=clock.now(), activated_by=actor)
     )
+    _audit(conn, actor, "model.activate", model=f"{name}@{version}")
     return model_summary(_row(conn, name, version))
 
 

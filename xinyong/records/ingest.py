@@ -283,7 +283,7 @@ def _run(
             )
             if strict and result.rejected:
                 raise _StrictReject()
-            _finish(conn, result, "committed")
+            _finish(conn, result, "committed", actor, department, rtype.code)
     except _StrictReject:
         result.status = "rejected"
         result.message = (
@@ -291,18 +291,18 @@ def _run(
         )
         result.inserted = result.corrected = result.unchanged = result.pending = 0
         with engine.begin() as conn:
-            _finish(conn, result, "rejected")
+            _finish(conn, result, "rejected", actor, department, rtype.code)
     except IngestError as exc:
         result.status = "failed"
         result.message = exc.message
         with engine.begin() as conn:
-            _finish(conn, result, "failed")
+            _finish(conn, result, "failed", actor, department, rtype.code)
         raise
     except BaseException as exc:
         result.status = "failed"
         result.message = f"导入失败，未写入任何记录：{type(exc).__name__}"
         with engine.begin() as conn:
-            _finish(conn, result, "failed")
+            _finish(conn, result, "failed", actor, department, rtype.code)
         raise
     return result
 
@@ -311,7 +311,12 @@ class _StrictReject(Exception):
     pass
 
 
-def _finish(conn: Connection, result: BatchResult, status: str) -> None:
+def _finish(
+    conn: Connection, result: BatchResult, status: str, actor: str | None, department: str,
+    record_type: str,
+) -> None:
+    from xinyong.audit.service import append
+
     result.status = status
     conn.execute(
         update(Batch)
@@ -343,6 +348,13 @@ def _finish(conn: Connection, result: BatchResult, status: str) -> None:
             ["batch_id", "row_number", "field", "code", "message", "value"],
             rows,
         )
+    # In the batch's own transaction: a committed batch and its audit entry stand or fall
+    # together (a failed batch's entry is written with its failure record).
+    append(conn, actor=actor or "system", action="ingest.batch", target=f"batch:{result.batch_id}",
+           detail={"status": status, "department": department, "record_type": record_type,
+                   "rows": result.rows_total, "inserted": result.inserted,
+                   "corrected": result.corrected, "unchanged": result.unchanged,
+                   "pending": result.pending, "rejected": result.rejected})
 
 
 def _execute(

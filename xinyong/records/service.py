@@ -215,6 +215,13 @@ def _insert_record_from_payload(conn: Connection, pending: PendingMatch, subject
     return record_id
 
 
+def _audit(conn: Connection, actor: str | None, action: str, **fields: Any) -> None:
+    """Every state change of records is in the audit log, in the change's own transaction."""
+    from xinyong.audit.service import append
+
+    append(conn, actor=actor or "system", action=action, **fields)
+
+
 def resolve_pending(
     session: Session, pending_id: int, subject_id: int, *, actor: str, same_name: bool = False
 ) -> list[int]:
@@ -255,6 +262,8 @@ def resolve_pending(
     # The operator taught the platform a name: later records under it match by themselves.
     _learn_name(session, pending, subject_id)
     session.flush()
+    _audit(conn, actor, "pending.resolve", subject_id=int(subject_id),
+           target=f"pending:{pending_id}", detail={"records": ids, "same_name": same_name})
     hooks.records_changed(conn, f"IN ({int(subject_id)})")
     return ids
 
@@ -421,6 +430,9 @@ def correct_class(
             else None,
         },
     )
+    _audit(conn, actor, "record.correct_class", subject_id=int(rec.subject_id),
+           target=f"record:{record_id}",
+           detail={"from": rec.penalty_class, "to": penalty_class, "reason": reason})
 
 
 # The event kind written for a change to each status; going back to ``active`` is a
@@ -498,6 +510,8 @@ def change_record_status(
         .where(r.subject_id == row.subject_id, r.id == record_id)
         .values(status=status, status_since=effective)
     )
+    _audit(conn, actor, "record.status", subject_id=int(row.subject_id),
+           target=f"record:{record_id}", detail={**data, "effective_on": effective.isoformat()})
     hooks.records_changed(conn, f"IN ({int(row.subject_id)})")
     return event_id
 

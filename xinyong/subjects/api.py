@@ -105,10 +105,10 @@ def _profile_general(principal: Any, code: str, view: str, purpose: str | None) 
         shown = profile_view(principal, subject.id, view)
         data = build_profile(session, subject, shown)
         if shown != "public":
-            from xinyong.audit.service import append
+            from xinyong.audit.service import append_now
 
             # A read of restricted data: who, which subject, why, when (the entry's time).
-            append(session.connection(), actor=principal.actor, role=principal.role,
+            append_now(actor=principal.actor, role=principal.role,
                    action="profile.read_restricted", subject_id=subject.id,
                    purpose=purpose or "查询信用档案", target=f"view:{shown}")
         return json_response(data)

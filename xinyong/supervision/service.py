@@ -150,6 +150,26 @@ def create_library(
 ) -> dict[str, Any]:
     """A library by condition or by codes. A code list with any bad row creates nothing: the
     error lists every bad row (its number, the code and why)."""
+    from xinyong.audit.service import append
+
+    lib = _create_library(conn, department=department, name=name, condition=condition,
+                          codes=codes, actor=actor)
+    append(conn, actor=actor or "system", action="supervision.library_create",
+           target=f"library:{lib.get('id')}",
+           detail={"department": department, "name": lib.get("name"),
+                   "kind": "condition" if condition is not None else "list"})
+    return lib
+
+
+def _create_library(
+    conn: Connection,
+    *,
+    department: str,
+    name: str,
+    condition: dict[str, Any] | None,
+    codes: list[str] | None,
+    actor: str | None,
+) -> dict[str, Any]:
     name = name.strip()
     if not name or len(name) > 100:
         raise SupervisionError("SUPERVISION_BAD_NAME", "请填写 1–100 个字的库名称")

@@ -102,9 +102,9 @@ def subject_page(
                   + f"开放，以下为{VIEW_LABELS[allowed]}；如需查看请先登录相应账号。")
     profile = build_profile(session, subject, shown)
     if shown != "public":
-        from xinyong.audit.service import append
+        from xinyong.audit.service import append_now
 
-        append(session.connection(), actor=me.actor, role=me.role,
+        append_now(actor=me.actor, role=me.role,
                action="profile.read_restricted", subject_id=subject.id,
                purpose=purpose[:100] or "查看信用档案", target=f"view:{shown}")
     from xinyong.evaluation.service import subject_results
