@@ -315,3 +315,30 @@ def test_department_portal_sees_only_its_own_batches(client: TestClient) -> None
     r = tax.get("/dept/batches/1", headers=HTML)
     assert r.status_code == 404 and "不存在" in r.text
     assert tax.get("/admin/batches", headers=HTML).status_code == 403
+
+
+def test_a_grade_change_reaches_the_subjects_message_centre(client: TestClient) -> None:
+    from xinyong.core.db import get_engine
+    from xinyong.evaluation import service as evaluation
+    from xinyong.records.ingest import ingest_records
+
+    engine = get_engine()
+    with engine.begin() as conn:
+        evaluation.sync_builtin_models(conn)
+    evaluation.evaluate(engine, "gz_general")
+    evaluation.evaluate(engine, "samr_risk")
+    create_user("alpha", "subject", subject=ALPHA[0])
+    ingest_records(engine, [{
+        "subject_name": ALPHA[1], "uscc": ALPHA[0], "list_name": "严重违法失信名单",
+        "reason": "提交虚假材料取得登记", "listed_on": "2026-03-20",
+        "authority": "深圳市市场监督管理局"}], record_type="serious_dishonesty_list",
+        department="market")
+    login(client, "alpha")
+    rows = client.get("/api/v1/me/messages").json()["items"]
+    changes = [m for m in rows if m["kind"] == "grade_change"]
+    assert changes, rows
+    assert all("gz_general" in m["link"] or "huixin" in m["link"] or "food" in m["link"]
+               for m in changes)
+    # the government-only SAMR class never reaches the subject
+    assert not any("samr_risk" in m["link"] for m in changes)
+    assert "评价等级由" in changes[0]["body"]

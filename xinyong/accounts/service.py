@@ -16,7 +16,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -633,3 +633,28 @@ def mark_read(session: Session, account_id: int, message_id: int | None = None) 
         stmt = stmt.where(Message.id == message_id)
     return session.execute(stmt.values(read_at=clock.now())).rowcount or 0
 
+
+
+def notify_grade_changes(conn: Connection, model_name: str, model_title: str, run_id: int
+                         ) -> None:
+    """A message to each active subject account whose subject changed grade in this run.
+
+    One statement, driven from the (few) subject accounts through the history's
+    (subject_id, model_name, id) index, so a million-subject batch does not scan its history.
+    Only public models are told to subjects (the caller checks): government-only classes never
+    reach them."""
+    now = clock.now()
+    conn.execute(text(
+        "INSERT INTO account_message (account_id, title, body, link, kind, created_at) "
+        "SELECT a.id, :title, "
+        "'“' || :model_title || '”评价等级由 ' || h.prev_grade || ' 变为 ' || h.grade "
+        "|| '（' || CAST(h.as_of AS VARCHAR(10)) || ' 起）。点击查看各项指标的得分说明。', "
+        "'/subjects/' || s.uscc || '/evaluations/' || :model, 'grade_change', :now "
+        "FROM account a "
+        "JOIN subject s ON s.id = a.subject_id "
+        "JOIN evaluation_history h ON h.subject_id = a.subject_id AND h.model_name = :model "
+        "WHERE a.role = 'subject' AND a.status = 'active' AND h.run_id = :run "
+        "AND h.prev_grade IS NOT NULL AND h.grade IS NOT NULL AND h.prev_grade <> h.grade "
+        "AND s.uscc IS NOT NULL"
+    ), {"title": "信用评价等级变化", "model_title": model_title, "model": model_name,
+        "run": run_id, "now": now})

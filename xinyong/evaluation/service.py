@@ -387,6 +387,7 @@ def _write(
             pl.lit(run_id).alias("run_id"),
         )
         bulk_insert(conn, "evaluation_history", hist.columns, hist)
+        _notify(conn, model, run_id)
     stale = pl.concat(
         [changed.filter(pl.col("old_model_version").is_not_null())["subject_id"], removed]
     )
@@ -563,6 +564,14 @@ def evaluate_subjects(
     return out
 
 
+def _notify(conn: Connection, model: EvalModel, run_id: int) -> None:
+    """Subjects with an account hear of their grade changes (public models only)."""
+    if model.visibility == "public":
+        from xinyong.accounts.service import notify_grade_changes
+
+        notify_grade_changes(conn, model.name, model.title, run_id)
+
+
 def _evaluate_few(
     conn: Connection,
     models: list[EvalModel],
@@ -591,6 +600,7 @@ def _evaluate_few(
     history: list[tuple[Any, ...]] = []
     current: list[tuple[Any, ...]] = []
     stale: list[tuple[str, int]] = []
+    notify: list[tuple[EvalModel, int]] = []
     out = []
     for model, rows in zip(models, scored, strict=True):
         values = [tuple(r[c] for c in RESULT_COLUMNS) for r in rows]
@@ -620,6 +630,8 @@ def _evaluate_few(
                 )
             )
             current.append((model.name, v[0], model.version, as_of_value, *v[1:], run_id))
+        if changed:
+            notify.append((model, run_id))
         out.append(_run_result(run_id, model, as_of, frame, len(changed), t0))
     if history:
         first = allocate_ids(conn, "evaluation_history", len(history))
@@ -629,6 +641,8 @@ def _evaluate_few(
             HISTORY_COLUMNS,
             [(first + i, *h) for i, h in enumerate(history)],
         )
+        for model, run_id in notify:
+            _notify(conn, model, run_id)
     if stale:
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         marker = "%s" if conn.dialect.name == "postgresql" else "?"
