@@ -103,6 +103,8 @@ def create_app() -> FastAPI:
     from xinyong.evaluation.api import router as evaluation_api
     from xinyong.evaluation.pages import router as evaluation_pages
     from xinyong.records.api import router as records_api
+    from xinyong.records.lists_api import router as lists_api
+    from xinyong.records.lists_pages import router as lists_pages
     from xinyong.subjects.api import router as subjects_api
     from xinyong.supervision.api import router as supervision_api
     from xinyong.supervision.pages import router as supervision_pages
@@ -118,6 +120,8 @@ def create_app() -> FastAPI:
     app.include_router(audit_pages)
     app.include_router(subjects_api)
     app.include_router(records_api)
+    app.include_router(lists_api)
+    app.include_router(lists_pages)
     app.include_router(catalog_api)
     app.include_router(evaluation_api)
     app.include_router(pages)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -80,6 +81,12 @@ class BatchError(Base):
     value: Mapped[str | None] = mapped_column(Text)
 
 
+LIST_PREDICATE = (
+    "record_type IN ('serious_dishonesty_list', 'dishonest_judgment_debtor', "
+    "'consumption_restriction', 'abnormal_operations_list')"
+)
+
+
 class CreditRecord(Base):
     """One fact about one subject from one source department.
 
@@ -127,6 +134,15 @@ class CreditRecord(Base):
             "source_record_id",
             "version",
             unique=True,
+        ),
+        # The published lists' partial index (migration 0009; records/lists.py repeats its
+        # predicate term for term so that SQLite uses it).
+        Index(
+            "ix_credit_record_list",
+            "record_type", "decided_on", "id", "subject_id", "status", "disclosure",
+            "is_current", "publicity_until", "publicity_rule",
+            sqlite_where=text(LIST_PREDICATE),
+            postgresql_where=text(LIST_PREDICATE),
         ),
         {"sqlite_with_rowid": False},
     )
