@@ -221,14 +221,22 @@ def subject_evaluations(
 ) -> Any:
     sid = _subject_id(session, code)
     return json_response(
-        service.subject_results(session.connection(), sid, government=who.government)
+        service.subject_results(session.connection(), sid, government=who.government,
+                                own=who.subject_id == sid)
     )
 
 
-def _check_visible(session: Session, name: str, who: Viewer) -> None:
+def _check_visible(session: Session, name: str, who: Viewer, sid: int | None = None) -> None:
     model = service.get_model(session.connection(), name)
     if model.visibility != "public" and not who.government:
         raise _forbidden_model(model)
+    if (sid is not None and not who.government and who.subject_id != sid
+            and service.is_natural_person(session.connection(), sid)):
+        raise DomainError(
+            "EVALUATION_PERSONAL",
+            "自然人的信用评价结果不向社会公开，仅限政府部门和本人查看",
+            status=403,
+        )
 
 
 @router.get(
@@ -245,7 +253,7 @@ def subject_explain(
     who: Viewer = Depends(viewer),
 ) -> Any:
     sid = _subject_id(session, code)
-    _check_visible(session, model, who)
+    _check_visible(session, model, who, sid)
     view = profile_view(principal_of(request), sid)
     data = explain(session.connection(), sid, model, as_of=as_of, view=view)
     if view != "public":
@@ -262,7 +270,7 @@ def subject_history(
     code: str, model: str, session: Session = Depends(get_session), who: Viewer = Depends(viewer)
 ) -> Any:
     sid = _subject_id(session, code)
-    _check_visible(session, model, who)
+    _check_visible(session, model, who, sid)
     return json_response(service.history(session.connection(), sid, model))
 
 

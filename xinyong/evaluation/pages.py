@@ -52,6 +52,8 @@ def explain_page(
             return error_page(
                 request, f"“{m.title}”仅限政府部门查看：请用部门或管理员账号登录后查看。", 403
             )
+        if shown == "public" and not government and service.is_natural_person(conn, subject.id):
+            return error_page(request, "自然人的信用评价结果不向社会公开，仅限政府部门和本人查看。", 403)
         data = explain(conn, subject.id, model, view=shown)
         if shown != "public":
             from xinyong.audit.service import append_now

@@ -809,8 +809,21 @@ def _names(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
 # Reading results
 
 
-def subject_results(conn: Connection, subject_id: int, *, government: bool) -> list[dict[str, Any]]:
-    """The subject's current results under every model it may see (public: public models)."""
+def is_natural_person(conn: Connection, subject_id: int) -> bool:
+    from xinyong.subjects.models import Subject
+
+    kind = conn.execute(select(Subject.kind).where(Subject.id == subject_id)).scalar()
+    return kind == "natural_person"
+
+
+def subject_results(
+    conn: Connection, subject_id: int, *, government: bool, own: bool = False
+) -> list[dict[str, Any]]:
+    """The subject's current results under every model the caller may see: public models only
+    for outsiders, and nothing at all of a natural person (its records are never public, so
+    neither is what is computed from them), except to government and to the person itself."""
+    if not (government or own) and is_natural_person(conn, subject_id):
+        return []
     stmt = (
         select(
             EvaluationResult.__table__,

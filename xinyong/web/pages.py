@@ -110,7 +110,7 @@ def subject_page(
     from xinyong.evaluation.service import subject_results
 
     evaluations = subject_results(session.connection(), subject.id,
-                                  government=me.is_government)
+                                  government=me.is_government, own=shown == "subject")
     # Each category shows one page of its records; ``cat`` + ``page`` page through one of them.
     base = {"view": view} if view in VIEW_LABELS else {}
     pagers = {
