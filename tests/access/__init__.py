@@ -1,0 +1,1 @@
+"""Access control: every route against every role, and no leak of restricted data."""
