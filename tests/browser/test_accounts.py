@@ -46,9 +46,12 @@ def test_each_role_logs_in_to_its_home(
 
 
 def test_five_wrong_passwords_lock_the_account(page: Page) -> None:
-    for attempt in range(1, 6):
+    for attempt in range(1, 5):
         log_in(page, data.LOCKED.username, f"Wrong-passw0rd-{attempt}")
         expect(page.locator("main .alert")).to_contain_text("用户名或密码不正确")
+        expect(page.locator("main .alert")).to_contain_text("连续输错 5 次将锁定 15 分钟")
+    log_in(page, data.LOCKED.username, "Wrong-passw0rd-5")
+    expect(page.locator("main .alert")).to_contain_text("锁定")
     # Locked now: even the right password is refused, with the time it ends.
     log_in(page, data.LOCKED.username, PASSWORD)
     assert "/login" in page.url

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 import uuid
 
-from tests.auth import PASSWORD
 from tests.browser import data
-from tests.browser.steps import Page, expect, log_in
+from tests.browser.steps import Page, expect, log_in, send_login_form
 
 
 def _csv(*rows: dict[str, str]) -> bytes:
@@ -63,10 +62,7 @@ def test_public_is_sent_to_login(page: Page) -> None:
     assert page.url.endswith("/login?next=/admin/batches"), page.url
     expect(page.get_by_role("heading", name="登录", exact=True)).to_be_visible()
     # Logging in there goes back to the page asked for.
-    page.get_by_label("用户名").fill(data.ADMIN.username)
-    page.get_by_label("密码").fill(PASSWORD)
-    with page.expect_navigation():
-        page.locator("main").get_by_role("button", name="登录").click()
+    send_login_form(page, data.ADMIN.username)
     assert page.url.endswith("/admin/batches"), page.url
     expect(page.get_by_role("heading", level=1)).to_contain_text("归集批次")
 
