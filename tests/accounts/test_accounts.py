@@ -143,10 +143,12 @@ def test_rejection_needs_a_reason(world: Engine) -> None:
 
 def test_five_failures_lock_the_account_for_fifteen_minutes(world: Engine) -> None:
     create_user("officer", "department_officer", department="market")
-    for _ in range(service.MAX_FAILED_LOGINS):
+    for attempt in range(1, service.MAX_FAILED_LOGINS + 1):
         with session_scope() as session, pytest.raises(DomainError) as exc:
             service.login(session, "officer", "Wrong2026xx")
-        assert exc.value.code == "AUTH_FAILED"
+        # the attempt that locks says so at once
+        assert exc.value.code == ("AUTH_LOCKED" if attempt == service.MAX_FAILED_LOGINS
+                                  else "AUTH_FAILED")
     with session_scope() as session, pytest.raises(DomainError) as exc:
         service.login(session, "officer", PASSWORD)  # the right password, but locked
     assert exc.value.code == "AUTH_LOCKED" and "12:15" in exc.value.message

@@ -62,7 +62,7 @@ def my_messages(
     page: int = Query(1, ge=1, le=10_000),
     size: int = Query(20, ge=1, le=100),
     p: Principal = Depends(require_login),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     rows, total = ([], 0)
     if p.account_id is not None:
@@ -84,7 +84,7 @@ class RegisterBody(BaseModel):
 
 
 @router.post("/register", summary="注册账号（待信用办审核）", status_code=201)
-def register(body: RegisterBody = Body(...), session: Session = Depends(get_session)) -> Any:
+def register(body: RegisterBody = Body(...), session: Session = Depends(get_session, scope="function")) -> Any:
     account = service.register(session, **body.model_dump())
     return json_response({"id": account.id, "username": account.username,
                           "status": account.status,
@@ -99,7 +99,7 @@ def list_accounts(
     role: str | None = None, status: str | None = None, q: str | None = None,
     sort: str = "created_desc",
     page: int = Query(1, ge=1, le=10_000), size: int = Query(20, ge=1, le=200),
-    _: Principal = Depends(require_admin), session: Session = Depends(get_session),
+    _: Principal = Depends(require_admin), session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     rows, total = service.list_accounts(session, role=role, status=status, q=q, sort=sort,
                                         limit=size, offset=(page - 1) * size)
@@ -120,7 +120,7 @@ class AccountBody(BaseModel):
 @router.post("/admin/accounts", summary="开设账号（管理员，立即生效）", status_code=201)
 def create_account(
     body: AccountBody = Body(...),
-    me: Principal = Depends(require_admin), session: Session = Depends(get_session),
+    me: Principal = Depends(require_admin), session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     a = service.create_account(
         session, username=body.username, display_name=body.display_name, role=body.role, by=me,
@@ -132,7 +132,7 @@ def create_account(
 
 @router.get("/admin/accounts/{account_id}", summary="账号详情及其令牌（管理员）")
 def get_account(account_id: int, _: Principal = Depends(require_admin),
-                session: Session = Depends(get_session)) -> Response:
+                session: Session = Depends(get_session, scope="function")) -> Response:
     a = service.get_account(session, account_id)
     return json_response({**account_dict(a), "tokens": [
         token_dict(t) for t in service.account_tokens(session, a.id)]})
@@ -146,7 +146,7 @@ class DecisionBody(BaseModel):
 @router.post("/admin/accounts/{account_id}/decision", summary="审核注册申请（管理员）")
 def decide(account_id: int, body: DecisionBody = Body(...),
            me: Principal = Depends(require_admin),
-           session: Session = Depends(get_session)) -> Response:
+           session: Session = Depends(get_session, scope="function")) -> Response:
     return json_response(account_dict(
         service.decide(session, account_id, body.approve, me, body.reason)))
 
@@ -158,13 +158,13 @@ class StatusBody(BaseModel):
 @router.post("/admin/accounts/{account_id}/status", summary="停用或恢复账号（管理员）")
 def set_status(account_id: int, body: StatusBody = Body(...),
                me: Principal = Depends(require_admin),
-               session: Session = Depends(get_session)) -> Response:
+               session: Session = Depends(get_session, scope="function")) -> Response:
     return json_response(account_dict(service.set_status(session, account_id, body.status, me)))
 
 
 @router.post("/admin/accounts/{account_id}/unlock", summary="解除登录锁定（管理员）")
 def unlock(account_id: int, me: Principal = Depends(require_admin),
-           session: Session = Depends(get_session)) -> Response:
+           session: Session = Depends(get_session, scope="function")) -> Response:
     return json_response(account_dict(service.unlock(session, account_id, me)))
 
 
@@ -178,7 +178,7 @@ class TokenBody(BaseModel):
              summary="签发接口令牌（管理员；令牌只在此响应中出现一次）", status_code=201)
 def issue_token(account_id: int, body: TokenBody = Body(...),
                 me: Principal = Depends(require_admin),
-                session: Session = Depends(get_session)) -> Response:
+                session: Session = Depends(get_session, scope="function")) -> Response:
     token, clear = service.issue_token(session, account_id, name=body.name, scopes=body.scopes,
                                        by=me, days=body.days)
     return json_response({**token_dict(token), "token": clear}, status_code=201)
@@ -186,13 +186,13 @@ def issue_token(account_id: int, body: TokenBody = Body(...),
 
 @router.delete("/admin/tokens/{token_id}", summary="吊销接口令牌（管理员）")
 def revoke_token(token_id: int, me: Principal = Depends(require_admin),
-                 session: Session = Depends(get_session)) -> Response:
+                 session: Session = Depends(get_session, scope="function")) -> Response:
     return json_response(token_dict(service.revoke_token(session, token_id, me)))
 
 
 @router.get("/admin/departments", summary="数据来源部门及其密钥状态（管理员）")
 def list_departments(_: Principal = Depends(require_admin),
-                     session: Session = Depends(get_session)) -> Response:
+                     session: Session = Depends(get_session, scope="function")) -> Response:
     out = []
     for d in departments.list_departments(session):
         key = service.department_key(session, d.id)
@@ -209,7 +209,7 @@ class DepartmentBody(BaseModel):
 
 @router.post("/admin/departments", summary="登记数据来源部门（管理员）", status_code=201)
 def add_department(body: DepartmentBody = Body(...), me: Principal = Depends(require_admin),
-                   session: Session = Depends(get_session)) -> Response:
+                   session: Session = Depends(get_session, scope="function")) -> Response:
     d = departments.add_department(session, body.code, body.name, body.uscc, by=me)
     return json_response({"code": d.code, "name": d.name, "uscc": d.uscc}, status_code=201)
 
@@ -217,12 +217,12 @@ def add_department(body: DepartmentBody = Body(...), me: Principal = Depends(req
 @router.post("/admin/departments/{code}/key",
              summary="签发部门接口密钥（旧密钥立即失效；密钥只在此响应中出现一次）")
 def issue_department_key(code: str, me: Principal = Depends(require_admin),
-                         session: Session = Depends(get_session)) -> Response:
+                         session: Session = Depends(get_session, scope="function")) -> Response:
     return json_response({"code": code, "key": departments.issue_api_key(session, code, by=me)})
 
 
 @router.delete("/admin/departments/{code}/key", summary="吊销部门接口密钥（管理员）")
 def revoke_department_key(code: str, me: Principal = Depends(require_admin),
-                          session: Session = Depends(get_session)) -> Response:
+                          session: Session = Depends(get_session, scope="function")) -> Response:
     departments.revoke_api_key(session, code, by=me)
     return json_response({"code": code, "revoked": True})

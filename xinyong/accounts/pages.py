@@ -71,7 +71,7 @@ def login(
     password: str = Form(""),
     next: str = Form(""),
     csrf_token: str = Form(""),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     check_csrf(request, csrf_token)
     target = safe_next(next, "")
@@ -99,7 +99,7 @@ def login(
 
 @router.post("/logout")
 def logout(
-    request: Request, _: Principal = Depends(login_form), session: Session = Depends(get_session)
+    request: Request, _: Principal = Depends(login_form), session: Session = Depends(get_session, scope="function")
 ) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
@@ -132,7 +132,7 @@ def register(
     email: str = Form(""),
     phone: str = Form(""),
     csrf_token: str = Form(""),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     check_csrf(request, csrf_token)
     form = {"role": role, "username": username, "display_name": display_name, "uscc": uscc,
@@ -171,7 +171,7 @@ def change_password(
     new: str = Form(""),
     new2: str = Form(""),
     me: Principal = Depends(login_form),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     if me.account_id is None:
         raise DomainError("ACCOUNT_UNKNOWN", "运维令牌没有密码可改", status=400)
@@ -194,7 +194,7 @@ def change_password(
 
 
 @router.get("/me", response_class=HTMLResponse)
-def my_profile(me: Principal = Depends(require_subject), session: Session = Depends(get_session)
+def my_profile(me: Principal = Depends(require_subject), session: Session = Depends(get_session, scope="function")
                ) -> Response:
     """The subject's portal: its own profile (the subject view, with its grades and their
     explanations, is what ``/subjects/{code}`` shows to the subject's own account)."""
@@ -208,7 +208,7 @@ def my_profile(me: Principal = Depends(require_subject), session: Session = Depe
 @router.get("/me/messages", response_class=HTMLResponse)
 def messages_page(
     request: Request, page: str | None = None, unread: str = "",
-    me: Principal = Depends(require_login), session: Session = Depends(get_session),
+    me: Principal = Depends(require_login), session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     n = page_number(page)
     rows, total = ([], 0)
@@ -224,7 +224,7 @@ def messages_page(
 @router.post("/me/messages/read")
 def read_messages(
     message_id: str = Form(""), me: Principal = Depends(login_form),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     if me.account_id is not None:
         service.mark_read(session, me.account_id,
@@ -243,7 +243,7 @@ OFFICE_ROLES = {k: v for k, v in ROLE_LABELS.items() if k not in ("public", "dep
 def accounts_page(
     request: Request, role: str = "", status: str = "", q: str = "", sort: str = "",
     page: str | None = None,
-    _: Principal = Depends(require_admin), session: Session = Depends(get_session),
+    _: Principal = Depends(require_admin), session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     n = page_number(page)
     role = role if role in ROLE_LABELS else ""
@@ -270,7 +270,7 @@ def _new_page(request: Request, session: Session, status: int = 200, **extra: An
 
 @router.get("/admin/accounts/new", response_class=HTMLResponse)
 def new_account_page(request: Request, _: Principal = Depends(require_admin),
-                     session: Session = Depends(get_session)) -> HTMLResponse:
+                     session: Session = Depends(get_session, scope="function")) -> HTMLResponse:
     return _new_page(request, session)
 
 
@@ -280,7 +280,7 @@ def create_account(
     role: str = Form(""), username: str = Form(""), display_name: str = Form(""),
     password: str = Form(""), department: str = Form(""), subject: str = Form(""),
     email: str = Form(""),
-    me: Principal = Depends(admin_form), session: Session = Depends(get_session),
+    me: Principal = Depends(admin_form), session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     form = {"role": role, "username": username, "display_name": display_name,
             "department": department, "subject": subject, "email": email}
@@ -324,7 +324,7 @@ def _account_page(request: Request, session: Session, account_id: int, status: i
 
 @router.get("/admin/accounts/{account_id}", response_class=HTMLResponse)
 def account_page(request: Request, account_id: int, _: Principal = Depends(require_admin),
-                 session: Session = Depends(get_session)) -> HTMLResponse:
+                 session: Session = Depends(get_session, scope="function")) -> HTMLResponse:
     return _account_page(request, session, account_id)
 
 
@@ -332,7 +332,7 @@ def account_page(request: Request, account_id: int, _: Principal = Depends(requi
 def account_action(
     request: Request, account_id: int, action: str,
     reason: str = Form(""), password: str = Form(""),
-    me: Principal = Depends(admin_form), session: Session = Depends(get_session),
+    me: Principal = Depends(admin_form), session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     actions = {
         "approve": lambda: service.decide(session, account_id, True, me),
@@ -355,7 +355,7 @@ def account_action(
 @router.post("/admin/accounts/{account_id}/tokens/new", response_class=HTMLResponse)
 async def issue_token(
     request: Request, account_id: int,
-    me: Principal = Depends(admin_form), session: Session = Depends(get_session),
+    me: Principal = Depends(admin_form), session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     form = await request.form()
     scopes = [str(s) for s in form.getlist("scope")]
@@ -374,7 +374,7 @@ async def issue_token(
 
 @router.post("/admin/tokens/{token_id}/revoke")
 def revoke_token(token_id: int, me: Principal = Depends(admin_form),
-                 session: Session = Depends(get_session)) -> Response:
+                 session: Session = Depends(get_session, scope="function")) -> Response:
     token = service.revoke_token(session, token_id, me)
     return RedirectResponse(f"/admin/accounts/{token.account_id}", status_code=303)
 
@@ -397,14 +397,14 @@ def _departments_page(request: Request, session: Session, status: int = 200, **e
 
 @router.get("/admin/departments", response_class=HTMLResponse)
 def departments_page(request: Request, _: Principal = Depends(require_admin),
-                     session: Session = Depends(get_session)) -> HTMLResponse:
+                     session: Session = Depends(get_session, scope="function")) -> HTMLResponse:
     return _departments_page(request, session)
 
 
 @router.post("/admin/departments", response_class=HTMLResponse)
 def add_department(
     request: Request, code: str = Form(""), name: str = Form(""), uscc: str = Form(""),
-    me: Principal = Depends(admin_form), session: Session = Depends(get_session),
+    me: Principal = Depends(admin_form), session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     try:
         departments.add_department(session, code, name, uscc.strip() or None, by=me)
@@ -419,7 +419,7 @@ def add_department(
 @router.post("/admin/departments/{code}/key", response_class=HTMLResponse)
 def issue_department_key(
     request: Request, code: str,
-    me: Principal = Depends(admin_form), session: Session = Depends(get_session),
+    me: Principal = Depends(admin_form), session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     key = departments.issue_api_key(session, code, by=me)
     return _departments_page(request, session, new_key=(code, key))
@@ -428,7 +428,7 @@ def issue_department_key(
 @router.post("/admin/departments/{code}/key/revoke", response_class=HTMLResponse)
 def revoke_department_key(
     request: Request, code: str,
-    me: Principal = Depends(admin_form), session: Session = Depends(get_session),
+    me: Principal = Depends(admin_form), session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     departments.revoke_api_key(session, code, by=me)
     return RedirectResponse("/admin/departments", status_code=303)

@@ -382,6 +382,14 @@ def login(session: Session, username: str, password: str, client: str | None = N
             _audit(session.connection(), Principal(role=account.role, username=account.username),
                    "account.locked", target=f"account:{account.id}",
                    detail={"client": client, "minutes": LOCK_MINUTES})
+            session.flush()
+            # Say so on the attempt that locks, not only on the next one.
+            raise DomainError(
+                "AUTH_LOCKED",
+                f"连续 {MAX_FAILED_LOGINS} 次密码错误，账号已锁定至 "
+                f"{account.locked_until.astimezone(clock.CST):%H:%M}：请稍后再试，或联系平台管理员解锁",
+                status=423,
+            )
         session.flush()
         raise failed
     if account.status != "active":

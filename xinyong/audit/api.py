@@ -39,7 +39,7 @@ def search(
     page: int = Query(1, ge=1, le=100_000),
     size: int = Query(50, ge=1, le=500),
     _: object = Depends(require_admin),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     rows, total = service.search(
         session.connection(),
@@ -59,7 +59,7 @@ def search(
 def verify(
     anchor: str | None = Query(None, description="此前留存的链头：序号:哈希"),
     _: object = Depends(require_admin),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     # A plain (sync) route: FastAPI runs it in the thread pool, so a long walk over the chain
     # does not hold the event loop.

@@ -58,7 +58,7 @@ def log_page(
     page: str | None = None,
     verify: str = "",
     _: object = Depends(require_admin),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     conn = session.connection()
     sort = sort if sort in SORT_LABELS else "desc"

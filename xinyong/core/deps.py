@@ -12,7 +12,12 @@ from xinyong.core.db import session_factory
 
 
 def get_session() -> Iterator[Session]:
-    """One session per request; the request commits (services never do)."""
+    """One session per request; the request commits (services never do).
+
+    Routes must use it as ``Depends(get_session, scope="function")``: with the default
+    request scope FastAPI exits the dependency after the response is sent, so a browser
+    following a redirect could be served before the commit (a login that seems not to have
+    happened), and a failing commit would follow a success already sent."""
     session = session_factory()()
     try:
         yield session

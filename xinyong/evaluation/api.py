@@ -86,7 +86,7 @@ def model_detail(model: EvalModel) -> dict[str, Any]:
 
 
 @router.get("/evaluation/models", summary="评价模型列表（公众只见公开模型）")
-def list_models(session: Session = Depends(get_session), who: Viewer = Depends(viewer)) -> Any:
+def list_models(session: Session = Depends(get_session, scope="function"), who: Viewer = Depends(viewer)) -> Any:
     return json_response(
         service.list_models(session.connection(), include_government=who.government)
     )
@@ -98,7 +98,7 @@ def list_models(session: Session = Depends(get_session), who: Viewer = Depends(v
 def get_model(
     name: str,
     version: str | None = Query(None, description="版本，缺省为已启用版本"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     who: Viewer = Depends(viewer),
 ) -> Any:
     model = service.get_model(session.connection(), name, version)
@@ -118,7 +118,7 @@ class ModelUpload(BaseModel):
 )
 def upload_model(
     body: ModelUpload = Body(...),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     who: Viewer = Depends(viewer),
 ) -> Any:
     if not who.government:
@@ -162,7 +162,7 @@ def dry_run(
 def activate(
     name: str,
     version: str,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     admin: Principal = Depends(require_admin),
 ) -> Any:
     summary = service.activate_model(session.connection(), name, version, actor=admin.actor)
@@ -188,7 +188,7 @@ def evaluate(
 def runs(
     model: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _: Principal = Depends(require_admin),
 ) -> Any:
     return json_response(service.runs(session.connection(), model, limit))
@@ -200,7 +200,7 @@ def grade_changes(
     since: dt.date,
     until: dt.date | None = None,
     limit: int = Query(500, ge=1, le=5000),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     who: Viewer = Depends(viewer),
 ) -> Any:
     if not who.government:
@@ -217,7 +217,7 @@ def _subject_id(session: Session, code: str) -> int:
 
 @router.get("/subjects/{code}/evaluations", summary="主体的评价结果（公众只见公开模型）")
 def subject_evaluations(
-    code: str, session: Session = Depends(get_session), who: Viewer = Depends(viewer)
+    code: str, session: Session = Depends(get_session, scope="function"), who: Viewer = Depends(viewer)
 ) -> Any:
     sid = _subject_id(session, code)
     return json_response(
@@ -249,7 +249,7 @@ def subject_explain(
     model: str,
     as_of: dt.date | None = None,
     purpose: str | None = Query(None, max_length=100, description="查询目的（记入审计日志）"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     who: Viewer = Depends(viewer),
 ) -> Any:
     sid = _subject_id(session, code)
@@ -267,7 +267,7 @@ def subject_explain(
 
 @router.get("/subjects/{code}/evaluations/{model}/history", summary="评价结果历史")
 def subject_history(
-    code: str, model: str, session: Session = Depends(get_session), who: Viewer = Depends(viewer)
+    code: str, model: str, session: Session = Depends(get_session, scope="function"), who: Viewer = Depends(viewer)
 ) -> Any:
     sid = _subject_id(session, code)
     _check_visible(session, model, who, sid)
@@ -281,7 +281,7 @@ def dashboard(
     model: str,
     since: dt.date | None = None,
     until: dt.date | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     who: Viewer = Depends(viewer),
 ) -> Any:
     if not who.government:
@@ -296,7 +296,7 @@ def dashboard_xlsx(
     model: str,
     since: dt.date | None = None,
     until: dt.date | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     who: Viewer = Depends(viewer),
 ) -> Response:
     if not who.government:

@@ -33,7 +33,7 @@ def explain_page(
     code: str,
     model: str,
     view: str = "",
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     subject = find_subject(session, code.strip())
     if subject is None:
@@ -95,7 +95,7 @@ def _models_page(request: Request, session: Session, **extra: Any) -> HTMLRespon
 
 @router.get("/admin/models", response_class=HTMLResponse)
 def models_page(
-    request: Request, _: str = Depends(require_admin), session: Session = Depends(get_session)
+    request: Request, _: str = Depends(require_admin), session: Session = Depends(get_session, scope="function")
 ) -> HTMLResponse:
     return _models_page(request, session)
 
@@ -105,7 +105,7 @@ def register_model(
     request: Request,
     source: str = Form(""),
     _: str = Depends(admin_form),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     if not source.strip():
         return _models_page(request, session, error="请粘贴模型文件（YAML）后再提交。")
@@ -149,7 +149,7 @@ def model_page(
     name: str,
     version: str,
     _: str = Depends(require_admin),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     return _model_page(request, session, name, version)
 
@@ -161,7 +161,7 @@ def dry_run(
     version: str,
     sample: int = Form(10_000),
     _: str = Depends(admin_form),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     try:
         data = service.dry_run(
@@ -178,7 +178,7 @@ def activate(
     name: str,
     version: str,
     _: str = Depends(admin_form),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     try:
         service.activate_model(session.connection(), name, version, actor="admin")
@@ -201,7 +201,7 @@ def evaluate(
     name: str,
     version: str,
     _: str = Depends(admin_form),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     try:
         run = service.evaluate(get_engine(), name, version=version, actor="admin")
@@ -216,7 +216,7 @@ def dashboard_page(
     model: str = "gz_general",
     since: str = "",
     _: str = Depends(require_admin),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     import datetime as dt
     import json

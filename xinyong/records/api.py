@@ -138,7 +138,7 @@ def my_batches(
     page: int = Query(1, ge=1),
     size: int = Query(20, ge=1, le=200),
     caller: Principal = Depends(require_department),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     rows, total = service.list_batches(
         session, department_id=caller.department_id, limit=size, offset=(page - 1) * size
@@ -157,7 +157,7 @@ def _own_batch(session: Session, batch_id: int, caller: Principal) -> Batch:
 def batch_detail(
     batch_id: int,
     caller: Principal = Depends(require_department),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     batch = _own_batch(session, batch_id, caller)
     errors = service.batch_errors(session, batch_id, limit=1000)
@@ -181,7 +181,7 @@ def batch_error_report(
     batch_id: int,
     fmt: str,
     caller: Principal = Depends(require_department),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     _own_batch(session, batch_id, caller)
     return error_report_response(session, batch_id, fmt)
@@ -212,7 +212,7 @@ def all_batches(
     page: int = Query(1, ge=1),
     size: int = Query(20, ge=1, le=200),
     status: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     rows, total = service.list_batches(session, status=status, limit=size, offset=(page - 1) * size)
     return {"total": total, "page": page, "size": size, "items": [_batch_dict(b) for b in rows]}
@@ -223,7 +223,7 @@ def pending_queue(
     page: int = Query(1, ge=1),
     size: int = Query(20, ge=1, le=200),
     q: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     rows, total = service.list_pending(session, q=q, limit=size, offset=(page - 1) * size)
     return {
@@ -258,7 +258,7 @@ def resolve(
     pending_id: int,
     body: ResolveBody,
     admin: Principal = Depends(require_admin),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     ids = service.resolve_pending(
         session, pending_id, body.subject_id, actor=admin.actor, same_name=body.same_name
@@ -276,7 +276,7 @@ def correct_class(
     record_id: int,
     body: ClassBody,
     admin: Principal = Depends(require_admin),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     service.correct_class(session, record_id, body.penalty_class, actor=admin.actor, reason=body.reason)
     return {"record_id": record_id, "history": service.record_history(session, record_id)}

@@ -22,17 +22,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import Select, Text, cast, exists, func, select, text
+from sqlalchemy import (
+    Select,
+    Text,
+    and_,
+    cast,
+    exists,
+    func,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from xinyong.catalog.loader import load_catalog
 from xinyong.catalog.types import RecordType
-from xinyong.core import clock
+from xinyong.core import clock, hooks
 from xinyong.core.errors import DomainError
 from xinyong.records.models import CreditRecord, CreditRecordDetail
 from xinyong.records.profile import department_names, visible_clause
@@ -79,9 +92,19 @@ LISTS: tuple[ListSpec, ...] = (
 LIST_TYPES: tuple[str, ...] = tuple(spec.code for spec in LISTS)
 _SPECS = {spec.code: spec for spec in LISTS}
 
-# A name query whose rarest bigram is in more names than this is checked entry by entry
-# instead of through the bigram index ("有限公司" is in nearly every name).
-GRAM_SET_MAX = 20_000
+# Filters that leave at most this many subjects are served from those subjects' records.
+CANDIDATE_CAP = 2_000
+# A name query all of whose bigrams are in more names than this is refused as too common
+# ("有限公司" is in nearly every name; a list filtered by it is the list itself).
+GRAM_SET_MAX = 200_000
+# Up to this many matching entries are all read (by the plan that counted them) and sorted
+# here; more are paged by walking an index in order (the list's by date, the subjects' by
+# name), whose cost grows with the page's depth: for names that depth is bounded.
+FETCH_ALL_MAX = 5_000
+NAME_BATCH = 1_000
+NAME_BATCH_MAX = 20_000
+NAME_WALK_MAX = 100_000
+COUNT_TTL = 60.0
 
 
 class ListError(DomainError):
@@ -130,16 +153,8 @@ def list_info(code: str) -> dict[str, Any]:
 
 def published_lists(session: Session, *, today: dt.date | None = None) -> list[dict[str, Any]]:
     """Every published list with the number of entries the public may see today."""
-    today = today or clock.today()
-    r = CreditRecord.__table__.c
-    rows = session.execute(
-        select(r.record_type, func.count())
-        .select_from(CreditRecord.__table__)
-        .where(*_public_entries(session, today))
-        .group_by(r.record_type)
-    ).all()
-    counts = {str(t): int(n) for t, n in rows}
-    return [{**list_info(code), "count": counts.get(code, 0)} for code in LIST_TYPES]
+    counts = _list_counts(session, today or clock.today())
+    return [{**list_info(code), "count": counts[code]} for code in LIST_TYPES]
 
 
 # ------------------------------------------------------------------------------ filters
@@ -195,6 +210,17 @@ def _check(sort: str, year: int | None, q: str | None) -> None:
 
 
 # ------------------------------------------------------------------------------ statements
+#
+# How a page is found, by what the filters leave:
+#
+# - the filters name few subjects (a distinctive part of a name, a credit code, a small
+#   region; at most CANDIDATE_CAP subjects): their records are read by the clustered key
+#   (subject_id, id), a few rows each, and counted and sorted here;
+# - otherwise the list's entries drive, read from ix_credit_record_list: the count is one scan
+#   of the index, a page in date order is the index read from one end. Filters on subjects
+#   are sets of subject ids built once and probed per entry. Both sides of those probes are
+#   written ``x + 0`` so that no engine can turn them into one index lookup per entry into the
+#   other table (PostgreSQL did, 400,000 subject lookups for a province-wide region).
 
 
 def _in_lists() -> ColumnElement[bool]:
@@ -207,19 +233,19 @@ def _in_lists() -> ColumnElement[bool]:
 def _not_natural_person(dialect: str) -> ColumnElement[bool]:
     """No record of a natural person, decided without reading each entry's subject row.
 
-    SQLite runs ``NOT IN (subquery)`` once into an in-memory set (a correlated NOT EXISTS would
-    read one subject row per entry), found through ix_subject_status_kind by naming every
-    status; PostgreSQL plans NOT EXISTS as an anti-join, while its NOT IN becomes a per-row
-    subplan as soon as the set outgrows work_mem. The rows of a page are checked again on the
-    subject row itself (:func:`_keys_statement`), so the set only has to be right for counting.
+    The natural persons are found through ix_subject_status_kind by naming every status (the
+    index leads with status). SQLite runs ``NOT IN (subquery)`` once into an in-memory set (a
+    correlated NOT EXISTS reads one subject row per entry); PostgreSQL plans NOT EXISTS as an
+    anti-join, while its NOT IN turns into a per-row subplan once the set outgrows work_mem.
+    The rows shown are checked again on the subject row itself (``_rows_statement``), so a
+    subject with a status outside SUBJECT_STATUSES could only make a count one too high.
     """
     r = CreditRecord.__table__.c
     n = Subject.__table__.alias("np")
+    natural = and_(n.c.status.in_(SUBJECT_STATUSES), n.c.kind == "natural_person")
     if dialect == "sqlite":
-        return r.subject_id.not_in(
-            select(n.c.id).where(n.c.status.in_(SUBJECT_STATUSES), n.c.kind == "natural_person")
-        )
-    return ~exists().where(n.c.id == r.subject_id, n.c.kind == "natural_person")
+        return r.subject_id.not_in(select(n.c.id).where(natural))
+    return ~exists().where(n.c.id == r.subject_id, natural)
 
 
 def _public_entries(session: Session, today: dt.date) -> list[ColumnElement[bool]]:
@@ -227,37 +253,110 @@ def _public_entries(session: Session, today: dt.date) -> list[ColumnElement[bool
     return [_in_lists(), visible_clause("public", today), _not_natural_person(dialect)]
 
 
-def _subject_filter(session: Session, q: str) -> ColumnElement[bool] | None:
-    """Entries whose subject's credit code starts with ``q``, or one of whose current or former
-    names contains it. None when nothing can match."""
+def _plus0(column: Any) -> Any:
+    return column + literal_column("0")
+
+
+@dataclass
+class _Filter:
+    """One filter on the entries' subjects, in the two forms the two plans need."""
+
+    ids: set[int] | None  # the subjects it names, when there are at most CANDIDATE_CAP
+    per_row: list[ColumnElement[bool]]  # on credit_record / subject rows (few rows)
+    as_set: list[ColumnElement[bool]]  # on credit_record only, as probed sets (many entries)
+
+
+def _capped_ids(session: Session, stmt: Select[Any]) -> set[int] | None:
+    ids = {int(i) for (i,) in session.execute(stmt.limit(CANDIDATE_CAP + 1))}
+    return ids if len(ids) <= CANDIDATE_CAP else None
+
+
+def _code_filter(session: Session, code: str) -> _Filter:
+    s = Subject.__table__
     r = CreditRecord.__table__.c
-    code = normalize_name(q).upper()
-    if USCC_LIKE.match(code):
-        s = Subject.__table__.alias("qs")
-        return r.subject_id.in_(
-            select(s.c.id).where(s.c.uscc >= code, s.c.uscc < code + "\uffff")
-        )
+    hi = code + "\uffff"
+    ids = _capped_ids(session, select(s.c.id).where(s.c.uscc >= code, s.c.uscc < hi))
+    x = s.alias("qs")
+    return _Filter(
+        ids,
+        [s.c.uscc >= code, s.c.uscc < hi],
+        [_plus0(r.subject_id).in_(select(_plus0(x.c.id)).where(x.c.uscc >= code, x.c.uscc < hi))],
+    )
+
+
+def _name_filter(session: Session, q: str) -> _Filter | None:
+    """Current or former names containing ``q``, found through the bigram index (search.py);
+    None when no name can contain it."""
     norm = normalize_name(q)
-    if not norm:
-        return None
-    pattern = f"%{_escape_like(norm)}%"
-    sn = SubjectName.__table__.alias("qn")
     grams = _grams(norm)
-    if grams:
-        g = SubjectNameGram.__table__.c
-        stats = _gram_df(session, grams)
-        if any(gram not in stats for gram in grams):
-            return None  # a bigram no name has: no name contains the query
-        rarest = min(grams, key=lambda gram: stats[gram])
-        if stats[rarest] <= GRAM_SET_MAX:
-            candidates = select(g.subject_id).where(g.gram == rarest)
-            return r.subject_id.in_(
-                select(sn.c.subject_id).where(
-                    sn.c.subject_id.in_(candidates), sn.c.name_norm.like(pattern, escape="\\")
+    if not grams:
+        raise ListError(
+            "LIST_QUERY_TOO_SHORT",
+            "名称至少输入两个字：请输入名称中连续的两个或更多字，如字号。",
+        )
+    stats = _gram_df(session, grams)
+    if any(gram not in stats for gram in grams):
+        return None  # a bigram no name has
+    rare = sorted(grams, key=lambda gram: stats[gram])[:2]
+    if stats[rare[0]] > GRAM_SET_MAX:
+        raise ListError(
+            "LIST_QUERY_TOO_COMMON",
+            f"「{q[:20]}」在绝大多数名称中都有：请输入名称中更有区分度的部分（如字号），"
+            "或用地区、年份筛选。",
+        )
+    r = CreditRecord.__table__.c
+    g = SubjectNameGram.__table__
+    sn = SubjectName.__table__.alias("qn")
+    pattern = f"%{_escape_like(norm)}%"
+    like = exists().where(sn.c.subject_id == r.subject_id, sn.c.name_norm.like(pattern, escape="\\"))
+    # Two characters are one bigram: holding it is containing the query, nothing to verify.
+    verify = [like] if len(norm) > 2 else []
+    ids = None
+    if stats[rare[0]] <= GRAM_SET_MAX // 10:
+        g0, g1 = g.alias("g0"), g.alias("g1")
+        found = select(g0.c.subject_id).where(g0.c.gram == rare[0])
+        if len(rare) > 1:
+            found = found.where(
+                exists().where(g1.c.gram == rare[1], g1.c.subject_id == g0.c.subject_id)
+            )
+        if len(norm) > 2:
+            v = SubjectName.__table__.alias("qv")
+            found = found.where(
+                exists().where(
+                    v.c.subject_id == g0.c.subject_id, v.c.name_norm.like(pattern, escape="\\")
                 )
             )
-    return exists().where(
-        sn.c.subject_id == r.subject_id, sn.c.name_norm.like(pattern, escape="\\")
+        ids = _capped_ids(session, found)
+    sets = []
+    for i, gram in enumerate(rare):
+        gx = g.alias(f"gs{i}")
+        sets.append(
+            _plus0(r.subject_id).in_(select(_plus0(gx.c.subject_id)).where(gx.c.gram == gram))
+        )
+    if len(norm) > 2:
+        per_row = [like]
+    else:
+        gp = g.alias("gp")  # one probe of the bigram index's key
+        per_row = [exists().where(gp.c.gram == rare[0], gp.c.subject_id == r.subject_id)]
+    return _Filter(ids, per_row, sets + verify)
+
+
+def _region_filter(session: Session, prefix: str) -> _Filter:
+    s = Subject.__table__
+    r = CreditRecord.__table__.c
+    hi = prefix + "\uffff"
+    ids = _capped_ids(
+        session, select(s.c.id).where(s.c.region_code >= prefix, s.c.region_code < hi)
+    )
+    x = s.alias("rs")
+    return _Filter(
+        ids,
+        [s.c.region_code >= prefix, s.c.region_code < hi],
+        [
+            _plus0(r.subject_id).in_(
+                select(_plus0(x.c.id)).where(x.c.region_code >= prefix, x.c.region_code < hi)
+            )
+        ],
     )
 
 
@@ -266,67 +365,183 @@ def _gram_df(session: Session, grams: list[str]) -> dict[str, int]:
     return {str(gram): int(df) for gram, df in rows}
 
 
-def _filters(
-    session: Session,
-    code: str,
-    *,
-    q: str | None,
-    region: str | None,
-    year: int | None,
-) -> list[ColumnElement[bool]] | None:
-    """The WHERE terms of the filters (on columns ix_credit_record_list holds, or on sets of
-    subject ids); None when nothing can match."""
-    r = CreditRecord.__table__.c
-    where: list[ColumnElement[bool]] = [r.record_type == code]
+def _subject_filters(session: Session, q: str | None, region: str | None) -> list[_Filter] | None:
+    """The filters on subjects; None when nothing can match."""
+    out: list[_Filter] = []
     if q:
-        matched = _subject_filter(session, q)
-        if matched is None:
-            return None
-        where.append(matched)
+        code = normalize_name(q).upper()
+        if USCC_LIKE.match(code):
+            out.append(_code_filter(session, code))
+        else:
+            name = _name_filter(session, q)
+            if name is None:
+                return None
+            out.append(name)
     if region:
-        prefix = region_prefix(region)
-        s = Subject.__table__.alias("rs")
-        # the set of the region's subjects, probed per entry: the entries, not the subjects,
-        # drive the query (a region can hold most of the city's subjects)
-        where.append(
-            r.subject_id.in_(
-                select(s.c.id).where(
-                    s.c.region_code >= prefix, s.c.region_code < prefix + "\uffff"
-                )
-            )
-        )
-    if year is not None:
-        where += [r.decided_on >= dt.date(year, 1, 1), r.decided_on < dt.date(year + 1, 1, 1)]
-    return where
+        out.append(_region_filter(session, region_prefix(region)))
+    return out
 
 
-def _keys_statement(
-    where: list[ColumnElement[bool]], today: dt.date, sort: Sort
-) -> Select[Any]:
-    """The keys of a page's entries in order. Everything it reads of credit_record is in
-    ix_credit_record_list (the page's other columns are read for its few rows afterwards), so
-    walking the list in date order, or sorting it by name, never reads the table."""
+def _order_key(sort: Sort) -> Any:
+    """The order of the statements below, for entries sorted here: (subject_id, id,
+    decided_on, name_norm) tuples; date_desc is this order reversed."""
+    if sort == "name":
+        return lambda e: (e[3], e[0], e[1])
+    return lambda e: (_iso(e[2]) or "", e[1])
+
+
+def _few_subjects(
+    session: Session,
+    ids: set[int],
+    base: list[ColumnElement[bool]],
+    filters: list[_Filter],
+    today: dt.date,
+    sort: Sort,
+) -> list[tuple[int, int]]:
+    """Every public entry of these subjects, in page order: (subject_id, id)."""
     r = CreditRecord.__table__
     s = Subject.__table__
+    rows = session.execute(
+        select(r.c.subject_id, r.c.id, r.c.decided_on, s.c.name_norm)
+        .select_from(r.join(s, s.c.id == r.c.subject_id))
+        .where(
+            # by the clustered key; without the list predicate the partial index is not a
+            # choice SQLite could make here
+            r.c.subject_id.in_(sorted(ids)),
+            visible_clause("public", today),
+            s.c.kind != "natural_person",
+            *base,
+            *(cond for f in filters if f.ids is None for cond in f.per_row),
+        )
+    ).all()
+    entries = [(int(a), int(b), c, d) for a, b, c, d in rows]
+    entries.sort(key=_order_key(sort), reverse=sort == "date_desc")
+    return [(e[0], e[1]) for e in entries]
+
+
+def _count_entries(
+    session: Session, where: list[ColumnElement[bool]], today: dt.date
+) -> int:
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(CreditRecord.__table__)
+            .where(*_public_entries(session, today), *where)
+        ).scalar_one()
+    )
+
+
+def _all_keys(
+    session: Session, where: list[ColumnElement[bool]], today: dt.date, sort: Sort
+) -> list[tuple[int, int]]:
+    """Every matching entry (there are at most FETCH_ALL_MAX), sorted here. The WHERE is the
+    count's, so the engine plans it the way it planned the count (sets hashed once); with a
+    LIMIT PostgreSQL would rather probe a set per entry."""
+    r = CreditRecord.__table__
+    s = Subject.__table__
+    dialect = session.get_bind().dialect.name
+    conds = [_in_lists(), visible_clause("public", today), _not_natural_person(dialect), *where]
     if sort == "name":
-        order = [s.c.name_norm, r.c.id]
-    elif sort == "date_asc":
+        stmt = (
+            select(r.c.subject_id, r.c.id, r.c.decided_on, s.c.name_norm)
+            .select_from(r.join(s, s.c.id == r.c.subject_id))
+            .where(*conds)
+        )
+    else:
+        stmt = select(r.c.subject_id, r.c.id, r.c.decided_on, literal_column("''")).where(*conds)
+    entries = [(int(a), int(b), c, d) for a, b, c, d in session.execute(stmt)]
+    entries.sort(key=_order_key(sort), reverse=sort == "date_desc")
+    return [(e[0], e[1]) for e in entries]
+
+
+def _keys_by_date(
+    session: Session, where: list[ColumnElement[bool]], today: dt.date, sort: Sort,
+    limit: int, offset: int,
+) -> list[tuple[int, int]]:
+    """A page in date order when many entries match: ix_credit_record_list read from one end,
+    each entry checked as it comes (``where`` holds per-row tests here, not sets), so the
+    newest page reads about ``limit / share matching`` index entries."""
+    r = CreditRecord.__table__
+    s = Subject.__table__
+    if sort == "date_asc":
         order = [r.c.decided_on, r.c.id]
     else:
-        # the index order read backwards: the first page costs a few index entries
         order = [r.c.decided_on.desc(), r.c.id.desc()]
-    return (
+    stmt = (
         select(r.c.subject_id, r.c.id)
         .select_from(r.join(s, s.c.id == r.c.subject_id))
         .where(_in_lists(), visible_clause("public", today), *where)
         .where(s.c.kind != "natural_person")
         .order_by(*order)
+        .limit(limit)
+        .offset(offset)
     )
+    return [(int(a), int(b)) for a, b in session.execute(stmt)]
 
 
-def _rows_statement(
-    keys: list[tuple[int, int]], code: str, today: dt.date
-) -> Select[Any]:
+def _keys_by_name(
+    session: Session,
+    code: str,
+    per_row: list[ColumnElement[bool]],
+    today: dt.date,
+    limit: int,
+    offset: int,
+) -> list[tuple[int, int]]:
+    """A page in name order when many entries match: the subjects are walked in name order
+    (``ix_subject_name_norm``, a batch at a time) and each batch's entries read by the
+    clustered key, until the page is full. Both engines plan these two simple statements the
+    same way every time; a single statement joining the list to the name order was planned by
+    PostgreSQL as a nested loop over a materialised list (seconds) or a sort of every entry's
+    subject (~1.5 s for a 400,000-entry list). The walk costs what it passes over, so it is
+    bounded (NAME_WALK_MAX subjects)."""
+    r = CreditRecord.__table__
+    s = Subject.__table__
+    need = offset + limit
+    found: list[tuple[int, int]] = []
+    last: tuple[str, int] | None = None
+    walked = 0
+    batch = NAME_BATCH
+    while len(found) < need:
+        if walked >= NAME_WALK_MAX:
+            raise ListError(
+                "LIST_PAGE_TOO_DEEP",
+                "按名称排序时翻页过深：请用名称、地区或年份缩小范围，或改为按日期排序后翻页。",
+            )
+        stmt = select(s.c.id, s.c.name_norm).order_by(s.c.name_norm, s.c.id).limit(batch)
+        if last is not None:
+            stmt = stmt.where(tuple_(s.c.name_norm, s.c.id) > tuple_(*last))
+        subjects = session.execute(stmt).all()
+        if not subjects:
+            break
+        walked += len(subjects)
+        last = (subjects[-1][1], int(subjects[-1][0]))
+        position = {int(sid): i for i, (sid, _) in enumerate(subjects)}
+        hits = [
+            (int(a), int(b))
+            for a, b in session.execute(
+                select(r.c.subject_id, r.c.id)
+                .select_from(r.join(s, s.c.id == r.c.subject_id))
+                .where(
+                    # by the clustered key, a few rows per subject. The type is compared as an
+                    # expression so that no engine can combine this with the list index:
+                    # PostgreSQL would read the whole list's part of it for every batch.
+                    r.c.subject_id.in_(list(position)),
+                    r.c.record_type + "" == code,
+                    visible_clause("public", today),
+                    s.c.kind != "natural_person",
+                    *per_row,
+                )
+            )
+        ]
+        hits.sort(key=lambda k: (position[k[0]], k[1]))
+        found += hits
+        # the next batch: enough subjects for the rest of the page at the share seen so far
+        share = max(len(found), 1) / walked
+        batch = min(NAME_BATCH_MAX, max(NAME_BATCH, int((need - len(found)) / share * 1.2)))
+    return found[offset : offset + limit]
+
+
+def _rows_statement(keys: list[tuple[int, int]], code: str, today: dt.date) -> Select[Any]:
     r = CreditRecord.__table__
     s = Subject.__table__
     return (
@@ -348,12 +563,53 @@ def _rows_statement(
             r.c.subject_id.in_({sid for sid, _ in keys}),
             r.c.id.in_({rid for _, rid in keys}),
             r.c.record_type == code,
-            # the rule again, on the rows shown: what the public sees is never decided by an
-            # earlier statement alone
+            # the rule again, on the rows shown, and the subject row's own kind: what the
+            # public sees is never decided by an earlier statement alone
             visible_clause("public", today),
             s.c.kind != "natural_person",
         )
     )
+
+
+# ------------------------------------------------------------------------------ counts
+#
+# The whole lists' counts (the index page, an unfiltered list's pager) are one scan of the
+# index each, ~100 ms for a 400,000-entry list; they are kept for COUNT_TTL seconds per
+# database and day, and forgotten at once when this process ingests or changes a record
+# (core/hooks.py). Another process's ingest shows in the counts within COUNT_TTL.
+
+_counts: dict[tuple[str, dt.date], tuple[float, dict[str, int]]] = {}
+_counts_lock = threading.Lock()
+
+
+def forget_counts(*_: Any) -> None:
+    with _counts_lock:
+        _counts.clear()
+
+
+hooks.register_records_changed(forget_counts)
+
+
+def _list_counts(session: Session, today: dt.date) -> dict[str, int]:
+    key = (session.get_bind().url.render_as_string(hide_password=True), today)
+    now = time.monotonic()
+    with _counts_lock:
+        got = _counts.get(key)
+    if got is not None and got[0] > now:
+        return got[1]
+    r = CreditRecord.__table__.c
+    rows = session.execute(
+        select(r.record_type, func.count())
+        .select_from(CreditRecord.__table__)
+        .where(*_public_entries(session, today))
+        .group_by(r.record_type)
+    ).all()
+    counts = {code: 0 for code in LIST_TYPES} | {str(t): int(n) for t, n in rows}
+    with _counts_lock:
+        if len(_counts) > 64:  # one entry per database and day; tests make many databases
+            _counts.clear()
+        _counts[key] = (now + COUNT_TTL, counts)
+    return counts
 
 
 # ------------------------------------------------------------------------------ entries
@@ -413,28 +669,40 @@ def list_entries(
     _record_type(list_type)
     q = (q or "").replace("\x00", "").strip() or None
     _check(sort, year, q)
+    order: Sort = sort  # type: ignore[assignment]
     today = today or clock.today()
     limit = max(1, min(int(limit), MAX_SIZE))
     offset = max(0, int(offset))
-    where = _filters(session, list_type, q=q, region=region or None, year=year)
-    if where is None:
+    filters = _subject_filters(session, q, region or None)
+    if filters is None:
         return [], 0
-    r = CreditRecord.__table__
-    total = int(
-        session.execute(
-            select(func.count())
-            .select_from(r)
-            .where(*_public_entries(session, today), *where)
-        ).scalar_one()
-    )
-    if total == 0 or offset >= total:
-        return [], total
-    keys = [
-        (int(sid), int(rid))
-        for sid, rid in session.execute(
-            _keys_statement(where, today, sort).limit(limit).offset(offset)  # type: ignore[arg-type]
-        )
-    ]
+    r = CreditRecord.__table__.c
+    years: list[ColumnElement[bool]] = []
+    if year is not None:
+        years = [r.decided_on >= dt.date(year, 1, 1), r.decided_on < dt.date(year + 1, 1, 1)]
+    base = [r.record_type == list_type, *years]
+    named = [f.ids for f in filters if f.ids is not None]
+    if named:
+        ids = set.intersection(*named)
+        ordered = _few_subjects(session, ids, base, filters, today, order) if ids else []
+        total = len(ordered)
+        keys = ordered[offset : offset + limit]
+    else:
+        sets = base + [cond for f in filters for cond in f.as_set]
+        if filters or year is not None:
+            total = _count_entries(session, sets, today)
+        else:
+            total = _list_counts(session, today)[list_type]
+        if total == 0 or offset >= total:
+            return [], total
+        if total <= FETCH_ALL_MAX:
+            keys = _all_keys(session, sets, today, order)[offset : offset + limit]
+        else:
+            per_row = [cond for f in filters for cond in f.per_row]
+            if order == "name":
+                keys = _keys_by_name(session, list_type, years + per_row, today, limit, offset)
+            else:
+                keys = _keys_by_date(session, base + per_row, today, order, limit, offset)
     if not keys:
         return [], total
     by_id = {int(row.id): row for row in session.execute(_rows_statement(keys, list_type, today))}

@@ -28,7 +28,7 @@ router = APIRouter(
 
 
 @router.get("", summary="公示名单及各名单当前公开的条目数")
-def lists(session: Session = Depends(get_session)) -> Response:
+def lists(session: Session = Depends(get_session, scope="function")) -> Response:
     return json_response({"as_of": clock.today().isoformat(), "items": published_lists(session)})
 
 
@@ -43,7 +43,7 @@ def entries(
     ),
     year: int | None = Query(None, description="列入（决定）年份"),
     sort: str = Query("date_desc", description="date_desc（日期从新到旧）、date_asc、name"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     # Range checks here rather than in Query(): a 422 would not say what to do in Chinese.
     if not 1 <= page <= MAX_PAGE:

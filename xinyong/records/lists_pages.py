@@ -34,7 +34,7 @@ def _clean(value: str | None, limit: int) -> str:
 
 
 @router.get("/lists", response_class=HTMLResponse)
-def lists_page(request: Request, session: Session = Depends(get_session)) -> HTMLResponse:
+def lists_page(request: Request, session: Session = Depends(get_session, scope="function")) -> HTMLResponse:
     return render(
         request, "lists/index.html",
         {"lists": published_lists(session), "today": clock.today()}, nav="lists",
@@ -50,7 +50,7 @@ def list_page(
     year: str = "",
     sort: str = "date_desc",
     page: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     try:
         info = list_info(list_type)

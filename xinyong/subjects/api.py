@@ -38,7 +38,7 @@ def search(
     q: str = Query(..., min_length=1, max_length=100, description="统一社会信用代码或名称"),
     page: int = Query(1, ge=1, le=500),
     size: int = Query(20, ge=1, le=100),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     result = search_subjects(session, q, limit=size, offset=(page - 1) * size)
     return json_response(
@@ -57,7 +57,7 @@ def search(
 def get_subject(
     request: Request,
     code: str,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     subject = _subject_or_404(session, code)
     view = profile_view(principal_of(request), subject.id)

@@ -38,7 +38,7 @@ class LibraryBody(BaseModel):
 @router.post("/libraries", summary="创建监管企业库（按条件或代码清单）", status_code=201)
 def create(
     body: LibraryBody = Body(...),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     who: Viewer = Depends(viewer),
 ) -> Any:
     dept = _government(who) or body.department
@@ -66,7 +66,7 @@ def create(
 
 
 @router.get("/libraries", summary="监管企业库列表（部门只见本部门的库）")
-def list_(session: Session = Depends(get_session), who: Viewer = Depends(viewer)) -> Any:
+def list_(session: Session = Depends(get_session, scope="function"), who: Viewer = Depends(viewer)) -> Any:
     return json_response(service.list_libraries(session.connection(), _government(who)))
 
 
@@ -77,7 +77,7 @@ def members(
     since: dt.date | None = None,
     page: int = Query(1, ge=1, le=100_000),
     size: int = Query(50, ge=1, le=500),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     who: Viewer = Depends(viewer),
 ) -> Any:
     conn = session.connection()

@@ -53,7 +53,7 @@ def _list_page(
 @router.get("/admin/supervision", response_class=HTMLResponse)
 def libraries_page(
     request: Request, me: Principal = Depends(require_admin),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     return _list_page(request, session, me=me, portal="admin")
 
@@ -61,7 +61,7 @@ def libraries_page(
 @router.get("/dept/supervision", response_class=HTMLResponse)
 def dept_libraries_page(
     request: Request, me: Principal = Depends(require_department),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     return _list_page(request, session, me=me, portal="dept")
 
@@ -79,7 +79,7 @@ def create(
     tags: str = Form(""),
     codes: str = Form(""),
     me: Principal = Depends(admin_form),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     return _create(request, session, me, "admin", department, name, kind, industries, regions,
                    model, grades, tags, codes)
@@ -97,7 +97,7 @@ def dept_create(
     tags: str = Form(""),
     codes: str = Form(""),
     me: Principal = Depends(department_form),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     return _create(request, session, me, "dept", me.department_code or "", name, kind,
                    industries, regions, model, grades, tags, codes)
@@ -180,7 +180,7 @@ def library_page(
     model: str = "",
     page: str | None = None,
     me: Principal = Depends(require_admin),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     return _library(request, session, me, "admin", library_id, model, page)
 
@@ -192,7 +192,7 @@ def dept_library_page(
     model: str = "",
     page: str | None = None,
     me: Principal = Depends(require_department),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     return _library(request, session, me, "dept", library_id, model, page)
 

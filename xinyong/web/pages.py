@@ -62,7 +62,7 @@ def _clean(text: str) -> str:
 @router.get("/", response_class=HTMLResponse, dependencies=[Depends(limit_public_search)])
 def search_page(
     request: Request, q: str = "", page: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     q = _clean(q)
     n = page_number(page)
@@ -82,7 +82,7 @@ def search_page(
 def subject_page(
     request: Request, code: str, view: str = "", cat: str = "", page: str | None = None,
     purpose: str = "",
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     subject = find_subject(session, _clean(code)) if _clean(code) else None
     if subject is None:
@@ -191,7 +191,7 @@ def _batches(
 def batches_page(
     request: Request, status: str = "", record_type: str = "", sort: str = "",
     page: str | None = None,
-    me: Principal = Depends(require_admin), session: Session = Depends(get_session),
+    me: Principal = Depends(require_admin), session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     return _batches(request, session, me, "admin", status, record_type, sort, page)
 
@@ -200,7 +200,7 @@ def batches_page(
 def dept_batches_page(
     request: Request, status: str = "", record_type: str = "", sort: str = "",
     page: str | None = None,
-    me: Principal = Depends(require_department), session: Session = Depends(get_session),
+    me: Principal = Depends(require_department), session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     return _batches(request, session, me, "dept", status, record_type, sort, page)
 
@@ -236,7 +236,7 @@ def _batch(
 @router.get("/admin/batches/{batch_id}", response_class=HTMLResponse)
 def batch_page(
     request: Request, batch_id: int, page: str | None = None,
-    me: Principal = Depends(require_admin), session: Session = Depends(get_session),
+    me: Principal = Depends(require_admin), session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     return _batch(request, session, me, "admin", batch_id, page)
 
@@ -244,7 +244,7 @@ def batch_page(
 @router.get("/dept/batches/{batch_id}", response_class=HTMLResponse)
 def dept_batch_page(
     request: Request, batch_id: int, page: str | None = None,
-    me: Principal = Depends(require_department), session: Session = Depends(get_session),
+    me: Principal = Depends(require_department), session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     return _batch(request, session, me, "dept", batch_id, page)
 
@@ -252,7 +252,7 @@ def dept_batch_page(
 @router.get("/admin/batches/{batch_id}/errors.{fmt}")
 def batch_error_report(
     batch_id: int, fmt: str,
-    me: Principal = Depends(require_admin), session: Session = Depends(get_session),
+    me: Principal = Depends(require_admin), session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     from xinyong.records.api import error_report_response
 
@@ -263,7 +263,7 @@ def batch_error_report(
 @router.get("/dept/batches/{batch_id}/errors.{fmt}")
 def dept_batch_error_report(
     batch_id: int, fmt: str,
-    me: Principal = Depends(require_department), session: Session = Depends(get_session),
+    me: Principal = Depends(require_department), session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     from xinyong.records.api import error_report_response
 
@@ -311,7 +311,7 @@ def _profile_choices(types: dict[str, Any]) -> list[tuple[str, str]]:
 @router.get("/admin/upload", response_class=HTMLResponse)
 def upload_form(
     request: Request, me: Principal = Depends(require_admin),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     return render(request, "admin/upload.html", _upload_context(session, me, "admin"),
                   nav="admin-upload")
@@ -320,7 +320,7 @@ def upload_form(
 @router.get("/dept/upload", response_class=HTMLResponse)
 def dept_upload_form(
     request: Request, me: Principal = Depends(require_department),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     return render(request, "admin/upload.html", _upload_context(session, me, "dept"),
                   nav="dept-upload")
@@ -368,7 +368,7 @@ def upload(
     profile: str = Form(""),
     strict: bool = Form(False),
     me: Principal = Depends(admin_form),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     return _upload(request, session, me, "admin", file, record_type, department, profile,
                    strict)
@@ -382,7 +382,7 @@ def dept_upload(
     profile: str = Form(""),
     strict: bool = Form(False),
     me: Principal = Depends(department_form),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     return _upload(request, session, me, "dept", file, record_type, "", profile, strict)
 
@@ -393,7 +393,7 @@ def dept_upload(
 @router.get("/admin/pending", response_class=HTMLResponse)
 def pending_page(
     request: Request, q: str = "", page: str | None = None, resolved: str | None = None,
-    _: Principal = Depends(require_admin), session: Session = Depends(get_session),
+    _: Principal = Depends(require_admin), session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     n = page_number(page)
     q = _clean(q)[:MAX_QUERY]
@@ -431,7 +431,7 @@ def _pending_detail(
 @router.get("/admin/pending/{pending_id}", response_class=HTMLResponse)
 def pending_item_page(
     request: Request, pending_id: int, q: str = "", page: str | None = None,
-    _: Principal = Depends(require_admin), session: Session = Depends(get_session),
+    _: Principal = Depends(require_admin), session: Session = Depends(get_session, scope="function"),
 ) -> HTMLResponse:
     return _pending_detail(request, session, pending_id, q, page_number(page))
 
@@ -444,7 +444,7 @@ def resolve_pending(
     same_name: bool = Form(False),
     q: str = Form(""),
     me: Principal = Depends(admin_form),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     if not subject_id.strip().isdigit():
         return _pending_detail(request, session, pending_id, q, 1,
