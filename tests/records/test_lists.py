@@ -43,8 +43,23 @@ def _no_rate_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # These tests read pages many times from one client; the limit has its own tests.
     monkeypatch.setenv("XINYONG_SEARCH_RATE", "0")
     ratelimit.reset()
+    # PostgreSQL tests share one database URL (emptied between tests): no count carries over
+    lists_service.forget_counts()
     yield
     ratelimit.reset()
+
+
+@pytest.fixture(params=["few", "all", "walk"])
+def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every way a page is found, as a city-scale list takes them: from the few subjects the
+    filters name; from the list's entries, all matching ones sorted here; or by walking an
+    index in order (the list's by date, the subjects' by name)."""
+    if request.param in ("all", "walk"):
+        monkeypatch.setattr(lists_service, "CANDIDATE_CAP", 0)
+    if request.param == "walk":
+        monkeypatch.setattr(lists_service, "FETCH_ALL_MAX", 0)
+        monkeypatch.setattr(lists_service, "NAME_BATCH", 1)  # several batches, even here
+    return str(request.param)
 
 
 def serious(subject: tuple[str, ...] | None, doc: str, **over: str) -> dict[str, str]:
@@ -200,6 +215,7 @@ def test_hidden_when_restricted(engine: Engine, world: dict[str, int]) -> None:
             text("UPDATE credit_record SET disclosure = 'restricted' WHERE source_record_id = :d"),
             {"d": "杭市监严〔2024〕3号"},
         )
+    lists_service.forget_counts()  # written behind the services' back: no hook told the cache
     assert GAMMA[1] not in _names()
     assert _entries()[1] == 2
 
@@ -219,17 +235,32 @@ def test_natural_persons_never_listed(client: TestClient, world: dict[str, int])
         assert PERSON_ID not in body and "4401**" not in body
 
 
+def test_personal_numbers_in_free_text_are_masked(engine: Engine, client: TestClient) -> None:
+    res = ingest_records(engine, [serious(
+        DELTA, "深市监严〔2026〕5号",
+        reason=f"法定代表人（身份证号 {PERSON_ID}，电话 13812345678）提交虚假材料",
+    )], record_type="serious_dishonesty_list", department="market")
+    assert res.inserted == 1, res.errors
+    entry = next(e for e in _entries()[0] if e["subject_name"] == DELTA[1])
+    assert entry["reason"] == "法定代表人（身份证号 4401**********1235，电话 138****5678）提交虚假材料"
+    for path in ("/api/v1/lists/serious_dishonesty_list", "/lists/serious_dishonesty_list"):
+        body = client.get(path, headers=HTML if path.startswith("/lists") else None).text
+        assert PERSON_ID not in body and "13812345678" not in body
+        assert "138****5678" in body
+
+
 # ------------------------------------------------------------------------------ filters
 
 
-def test_filters(world: dict[str, int]) -> None:
+def test_filters(world: dict[str, int], plan: str) -> None:
     assert _names(q="阿尔法") == [ALPHA[1]]
     assert _names(q="旧贝壳") == [BETA[1]]  # a former name finds the subject
     assert _names(q="9144030070") == [BETA[1]]  # the start of a credit code
     assert _names(q="91440300708461136t") == [BETA[1]]
     assert _names(q="有限公司", sort="name") == sorted([ALPHA[1], BETA[1], GAMMA[1]])
     assert _names(q="没有这个名字") == []
-    assert _names(q="贝") == [BETA[1]]  # one character: checked entry by entry
+    assert _names(q="贝塔") == [BETA[1]]  # two characters: one bigram, nothing to verify
+    assert _names(q="深圳市贝塔") == [BETA[1]]
     assert sorted(_names(region="4403")) == sorted([ALPHA[1], BETA[1]])
     assert _names(region="440305") == [ALPHA[1]]
     assert _names(region="440300") == sorted([ALPHA[1], BETA[1]], reverse=True)
@@ -239,6 +270,18 @@ def test_filters(world: dict[str, int]) -> None:
     assert _names(year=2025) == [BETA[1]]
     assert _names(year=2023) == []
     assert _names(q="深圳", region="440304", year=2025) == [BETA[1]]
+    assert _names(q="深圳", region="4403", sort="name") == sorted([ALPHA[1], BETA[1]])
+    assert _entries(q="有限公司", region="33")[1] == 1
+
+
+def test_too_short_or_too_common(world: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(lists_service.ListError) as exc:
+        _entries(q="贝")
+    assert exc.value.code == "LIST_QUERY_TOO_SHORT" and "至少输入两个字" in exc.value.message
+    monkeypatch.setattr(lists_service, "GRAM_SET_MAX", 2)  # as 有限公司 is at city scale
+    with pytest.raises(lists_service.ListError) as exc:
+        _entries(q="有限公司")
+    assert exc.value.code == "LIST_QUERY_TOO_COMMON" and "更有区分度" in exc.value.message
 
 
 def test_filter_errors_are_chinese(world: dict[str, int]) -> None:
@@ -270,7 +313,7 @@ def test_region_prefix() -> None:
     assert exc.value.code == "LIST_REGION_INVALID"
 
 
-def test_sort_and_paging(world: dict[str, int]) -> None:
+def test_sort_and_paging(world: dict[str, int], plan: str) -> None:
     assert _names(sort="date_desc") == [ALPHA[1], BETA[1], GAMMA[1]]
     assert _names(sort="date_asc") == [GAMMA[1], BETA[1], ALPHA[1]]
     by_name = _names(sort="name")
@@ -280,6 +323,22 @@ def test_sort_and_paging(world: dict[str, int]) -> None:
     assert (total, total2) == (3, 3)
     assert [e["subject_name"] for e in page1 + page2] == [ALPHA[1], BETA[1], GAMMA[1]]
     assert _entries(limit=2, offset=10) == ([], 3)
+    by_name_pages = [e["subject_name"] for off in (0, 1, 2)
+                     for e in _entries(sort="name", limit=1, offset=off)[0]]
+    assert by_name_pages == by_name
+    assert _names(sort="name", region="44") == sorted([ALPHA[1], BETA[1]], key=normalize_name)
+    assert _names(sort="date_asc", region="44") == [BETA[1], ALPHA[1]]
+
+
+def test_name_order_depth_is_bounded(world: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lists_service, "FETCH_ALL_MAX", 0)
+    monkeypatch.setattr(lists_service, "NAME_BATCH", 1)
+    monkeypatch.setattr(lists_service, "NAME_WALK_MAX", 2)
+    # in name order: 张某某 (a natural person: passed over), then 杭州伽马
+    assert [e["subject_name"] for e in _entries(sort="name", limit=1)[0]] == [GAMMA[1]]
+    with pytest.raises(lists_service.ListError) as exc:
+        _entries(sort="name", limit=1, offset=1)
+    assert exc.value.code == "LIST_PAGE_TOO_DEEP" and "按日期排序" in exc.value.message
 
 
 def test_other_lists(world: dict[str, int]) -> None:
@@ -414,14 +473,14 @@ def test_index_predicate_names_the_list_types(engine: Engine) -> None:
     assert quoted == list(LIST_TYPES), ddl
 
 
-def _plans(engine: Engine, code: str, **kw: Any) -> list[str]:
-    """The plan of every statement list_entries runs on credit_record."""
+def _plans(engine: Engine, code: str, **kw: Any) -> list[tuple[str, str]]:
+    """(statement, plan) of every statement list_entries runs on the list index's entries."""
     from sqlalchemy import event
 
     seen: list[tuple[str, Any]] = []
 
     def grab(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
-        if "ix_credit_record_list" not in statement and "credit_record.record_type IN" in statement:
+        if "credit_record.record_type = '" in statement:  # a list named as the index needs
             seen.append((statement, params))
 
     event.listen(engine, "before_cursor_execute", grab)
@@ -434,23 +493,83 @@ def _plans(engine: Engine, code: str, **kw: Any) -> list[str]:
         for statement, params in seen:
             if engine.dialect.name == "sqlite":
                 rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
-                plans.append("\n".join(str(r[-1]) for r in rows))
+                plans.append((statement, "\n".join(str(r[-1]) for r in rows)))
             else:
                 # tiny tables are cheaper to scan; what matters is that the index is usable
                 conn.exec_driver_sql("SET enable_seqscan = off")
                 conn.exec_driver_sql("SET enable_bitmapscan = off")
                 rows = conn.exec_driver_sql("EXPLAIN " + statement, params).all()
-                plans.append("\n".join(str(r[0]) for r in rows))
+                plans.append((statement, "\n".join(str(r[0]) for r in rows)))
     return plans
 
 
-@pytest.mark.parametrize("kw", [{}, {"sort": "name"}, {"year": 2026, "region": "4403"}])
+@pytest.mark.parametrize(
+    "kw", [{}, {"sort": "date_asc", "year": 2026}, {"region": "4403", "q": "深圳"}]
+)
 def test_statements_use_the_list_index(engine: Engine, world: dict[str, int],
-                                       kw: dict[str, Any]) -> None:
+                                       monkeypatch: pytest.MonkeyPatch, kw: dict[str, Any]) -> None:
+    # the plan of a city-scale list: its entries drive, subjects are sets or per-row checks
+    monkeypatch.setattr(lists_service, "CANDIDATE_CAP", 0)
+    monkeypatch.setattr(lists_service, "FETCH_ALL_MAX", 0)
     plans = _plans(engine, "serious_dishonesty_list", **kw)
-    assert len(plans) == 2  # the count and the page's keys
-    for plan in plans:
+    assert len(plans) == 2, plans  # the count and the page's keys
+    for _statement, plan in plans:
         assert "ix_credit_record_list" in plan, plan
         if engine.dialect.name == "sqlite":
             # the rows of credit_record are never read for these two
             assert "USING COVERING INDEX ix_credit_record_list" in plan, plan
+            assert "SCAN credit_record" not in plan, plan
+
+
+def test_name_order_walks_the_name_index(engine: Engine, world: dict[str, int],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import event
+
+    monkeypatch.setattr(lists_service, "CANDIDATE_CAP", 0)
+    monkeypatch.setattr(lists_service, "FETCH_ALL_MAX", 0)
+    monkeypatch.setattr(lists_service, "NAME_BATCH", 2)
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if "FROM subject" in statement or "FROM credit_record JOIN subject" in statement:
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        assert len(_entries(sort="name")[0]) == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    walks = [x for x in seen if "ORDER BY subject.name_norm" in x[0]]
+    reads = [x for x in seen if x[0].startswith("SELECT credit_record.subject_id, credit_record.id")]
+    assert len(walks) >= 2 and len(reads) >= 2  # a batch at a time
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            def plan(x: tuple[str, Any]) -> str:
+                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + x[0], x[1]).all()
+                return " ".join(str(r[-1]) for r in rows)
+
+            assert all("COVERING INDEX ix_subject_name_norm" in plan(w) for w in walks)
+            assert all("credit_record USING PRIMARY KEY (subject_id=?)" in plan(x) for x in reads)
+
+
+def test_few_subjects_are_read_by_their_key(engine: Engine, world: dict[str, int]) -> None:
+    """A filter naming few subjects reads their records by the clustered key."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if "credit_record" in statement and "subject.name_norm" in statement:
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        assert [e["subject_name"] for e in _entries(q="阿尔法")[0]] == [ALPHA[1]]
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    assert len(seen) == 1
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + seen[0][0], seen[0][1]).all())
+        assert "credit_record USING PRIMARY KEY (subject_id=?)" in plan, plan

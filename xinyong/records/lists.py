@@ -9,13 +9,20 @@ An entry shows the subject's name, credit code and region, the decision date, th
 that sent it, the title (and for some lists the reason) and the end of publicity; never an ID
 number.
 
-Speed at city scale (1M subjects, 20M records, ~600k list entries): every query reads the list
-entries through ``ix_credit_record_list`` (migration 0009), a partial index over the list types
-only that also holds the columns of the visibility rule, so counting a list and finding a page in
-date order never touch the table. Penalties and licences, the bulk of every ingest, are outside
-its predicate and pay nothing for it (the reason 0005 dropped the full (record_type, decided_on)
-index). SQLite uses a partial index only when the query repeats the index's own predicate, term
-for term, so every query here carries :func:`_in_lists`.
+Speed at city scale (1M subjects, 20M records, 575,000 list entries; the longest list, the
+abnormal operations list, has 397,000): the entries are read through ``ix_credit_record_list``
+(migration 0009), a partial index over the list types only that also holds the columns of the
+visibility rule, so counting a list or reading it in date order never touches the table.
+Penalties and licences, the bulk of every ingest, are outside its predicate and pay nothing for
+it (why 0005 dropped the full (record_type, decided_on) index). SQLite uses a partial index only
+when the query holds one of the index's predicate terms as written: every statement on the
+entries names its list with a literal (:func:`_of_list`). Without the index a page took 10-24 s
+on either engine.
+
+``benchmarks/bench_lists.py``, 132 requests over the four lists (newest and oldest pages, name
+order, a year, districts, provinces, parts of names, a common word, code prefixes, deep pages):
+p50 41 ms / p99 290 ms on SQLite, p50 74 ms / p99 542 ms on PostgreSQL; a newest page 5-7 ms;
+the index page 120-135 ms with its counts computed afresh, ~0 while they are kept (COUNT_TTL).
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from xinyong.core import clock, hooks
 from xinyong.core.errors import DomainError
 from xinyong.records.models import CreditRecord, CreditRecordDetail
 from xinyong.records.profile import department_names, visible_clause
+from xinyong.subjects.idnumbers import mask_personal_data
 from xinyong.subjects.models import (
     SUBJECT_STATUSES,
     GramStat,
@@ -93,7 +101,7 @@ LIST_TYPES: tuple[str, ...] = tuple(spec.code for spec in LISTS)
 _SPECS = {spec.code: spec for spec in LISTS}
 
 # Filters that leave at most this many subjects are served from those subjects' records.
-CANDIDATE_CAP = 2_000
+CANDIDATE_CAP = 1_000
 # A name query all of whose bigrams are in more names than this is refused as too common
 # ("有限公司" is in nearly every name; a list filtered by it is the list itself).
 GRAM_SET_MAX = 200_000
@@ -101,9 +109,11 @@ GRAM_SET_MAX = 200_000
 # here; more are paged by walking an index in order (the list's by date, the subjects' by
 # name), whose cost grows with the page's depth: for names that depth is bounded.
 FETCH_ALL_MAX = 5_000
+# The name walk reads subjects a batch at a time: a batch's entries cost ~0.08 ms per subject
+# on PostgreSQL (their rows are spread over the heap), ~0.005 ms on SQLite; from a few
+# thousand subjects on, PostgreSQL reads the whole table instead (seconds).
 NAME_BATCH = 1_000
-NAME_BATCH_MAX = 20_000
-NAME_WALK_MAX = 100_000
+NAME_WALK_MAX = 5_000
 COUNT_TTL = 60.0
 
 
@@ -224,10 +234,27 @@ def _check(sort: str, year: int | None, q: str | None) -> None:
 
 
 def _in_lists() -> ColumnElement[bool]:
-    """The predicate of ix_credit_record_list, written out with literal values: SQLite uses a
-    partial index only when the query holds this very term (bound values would not match)."""
-    values = ", ".join(f"'{code}'" for code in LIST_TYPES)
-    return text(f"credit_record.record_type IN ({values})")  # type: ignore[return-value]
+    """The predicate of ix_credit_record_list, as migration 0009 writes it: every list at once
+    (the counts of all lists). An OR of equalities, not IN: SQLite evaluates an IN list by
+    building a small table for every row it inserts, which cost penalties' ingest as much as a
+    full index (+38 % on a raw insert of 200,000 penalties; the OR costs +3 %)."""
+    terms = " OR ".join(f"credit_record.record_type = '{code}'" for code in LIST_TYPES)
+    return text(f"({terms})")  # type: ignore[return-value]
+
+
+def _of_list(code: str) -> ColumnElement[bool]:
+    """One list's entries, through ix_credit_record_list: SQLite uses a partial index only when
+    the query holds one of its predicate's terms as written, a literal (a bound value would not
+    match); ``code`` is one of LIST_TYPES."""
+    assert code in _SPECS
+    return text(f"credit_record.record_type = '{code}'")  # type: ignore[return-value]
+
+
+def _of_type(code: str) -> ColumnElement[bool]:
+    """One list's entries, compared as an expression so that no engine picks the list index for
+    a statement that reads a few subjects by the clustered key (PostgreSQL would combine the
+    two and read the whole list's part of the index)."""
+    return CreditRecord.__table__.c.record_type + "" == code
 
 
 def _not_natural_person(dialect: str) -> ColumnElement[bool]:
@@ -250,7 +277,7 @@ def _not_natural_person(dialect: str) -> ColumnElement[bool]:
 
 def _public_entries(session: Session, today: dt.date) -> list[ColumnElement[bool]]:
     dialect = session.get_bind().dialect.name
-    return [_in_lists(), visible_clause("public", today), _not_natural_person(dialect)]
+    return [visible_clause("public", today), _not_natural_person(dialect)]
 
 
 def _plus0(column: Any) -> Any:
@@ -405,8 +432,7 @@ def _few_subjects(
         select(r.c.subject_id, r.c.id, r.c.decided_on, s.c.name_norm)
         .select_from(r.join(s, s.c.id == r.c.subject_id))
         .where(
-            # by the clustered key; without the list predicate the partial index is not a
-            # choice SQLite could make here
+            # by the clustered key, a few rows per subject
             r.c.subject_id.in_(sorted(ids)),
             visible_clause("public", today),
             s.c.kind != "natural_person",
@@ -440,7 +466,7 @@ def _all_keys(
     r = CreditRecord.__table__
     s = Subject.__table__
     dialect = session.get_bind().dialect.name
-    conds = [_in_lists(), visible_clause("public", today), _not_natural_person(dialect), *where]
+    conds = [visible_clause("public", today), _not_natural_person(dialect), *where]
     if sort == "name":
         stmt = (
             select(r.c.subject_id, r.c.id, r.c.decided_on, s.c.name_norm)
@@ -470,7 +496,7 @@ def _keys_by_date(
     stmt = (
         select(r.c.subject_id, r.c.id)
         .select_from(r.join(s, s.c.id == r.c.subject_id))
-        .where(_in_lists(), visible_clause("public", today), *where)
+        .where(visible_clause("public", today), *where)
         .where(s.c.kind != "natural_person")
         .order_by(*order)
         .limit(limit)
@@ -493,21 +519,21 @@ def _keys_by_name(
     same way every time; a single statement joining the list to the name order was planned by
     PostgreSQL as a nested loop over a materialised list (seconds) or a sort of every entry's
     subject (~1.5 s for a 400,000-entry list). The walk costs what it passes over, so it is
-    bounded (NAME_WALK_MAX subjects)."""
+    bounded (NAME_WALK_MAX subjects: the first pages of every list, further ones of the long
+    lists, whose entries are dense in the name order)."""
     r = CreditRecord.__table__
     s = Subject.__table__
     need = offset + limit
     found: list[tuple[int, int]] = []
     last: tuple[str, int] | None = None
     walked = 0
-    batch = NAME_BATCH
     while len(found) < need:
         if walked >= NAME_WALK_MAX:
             raise ListError(
                 "LIST_PAGE_TOO_DEEP",
                 "按名称排序时翻页过深：请用名称、地区或年份缩小范围，或改为按日期排序后翻页。",
             )
-        stmt = select(s.c.id, s.c.name_norm).order_by(s.c.name_norm, s.c.id).limit(batch)
+        stmt = select(s.c.id, s.c.name_norm).order_by(s.c.name_norm, s.c.id).limit(NAME_BATCH)
         if last is not None:
             stmt = stmt.where(tuple_(s.c.name_norm, s.c.id) > tuple_(*last))
         subjects = session.execute(stmt).all()
@@ -522,11 +548,9 @@ def _keys_by_name(
                 select(r.c.subject_id, r.c.id)
                 .select_from(r.join(s, s.c.id == r.c.subject_id))
                 .where(
-                    # by the clustered key, a few rows per subject. The type is compared as an
-                    # expression so that no engine can combine this with the list index:
-                    # PostgreSQL would read the whole list's part of it for every batch.
+                    # by the clustered key, a few rows per subject
                     r.c.subject_id.in_(list(position)),
-                    r.c.record_type + "" == code,
+                    _of_type(code),
                     visible_clause("public", today),
                     s.c.kind != "natural_person",
                     *per_row,
@@ -535,9 +559,6 @@ def _keys_by_name(
         ]
         hits.sort(key=lambda k: (position[k[0]], k[1]))
         found += hits
-        # the next batch: enough subjects for the rest of the page at the share seen so far
-        share = max(len(found), 1) / walked
-        batch = min(NAME_BATCH_MAX, max(NAME_BATCH, int((need - len(found)) / share * 1.2)))
     return found[offset : offset + limit]
 
 
@@ -562,7 +583,7 @@ def _rows_statement(keys: list[tuple[int, int]], code: str, today: dt.date) -> S
         .where(
             r.c.subject_id.in_({sid for sid, _ in keys}),
             r.c.id.in_({rid for _, rid in keys}),
-            r.c.record_type == code,
+            _of_type(code),
             # the rule again, on the rows shown, and the subject row's own kind: what the
             # public sees is never decided by an earlier statement alone
             visible_clause("public", today),
@@ -601,7 +622,7 @@ def _list_counts(session: Session, today: dt.date) -> dict[str, int]:
     rows = session.execute(
         select(r.record_type, func.count())
         .select_from(CreditRecord.__table__)
-        .where(*_public_entries(session, today))
+        .where(_in_lists(), *_public_entries(session, today))
         .group_by(r.record_type)
     ).all()
     counts = {code: 0 for code in LIST_TYPES} | {str(t): int(n) for t, n in rows}
@@ -680,11 +701,12 @@ def list_entries(
     years: list[ColumnElement[bool]] = []
     if year is not None:
         years = [r.decided_on >= dt.date(year, 1, 1), r.decided_on < dt.date(year + 1, 1, 1)]
-    base = [r.record_type == list_type, *years]
+    base = [_of_list(list_type), *years]
     named = [f.ids for f in filters if f.ids is not None]
     if named:
         ids = set.intersection(*named)
-        ordered = _few_subjects(session, ids, base, filters, today, order) if ids else []
+        few = [_of_type(list_type), *years]
+        ordered = _few_subjects(session, ids, few, filters, today, order) if ids else []
         total = len(ordered)
         keys = ordered[offset : offset + limit]
     else:
@@ -719,8 +741,10 @@ def list_entries(
             "region": _region_label(row),
             "decided_on": _iso(row.decided_on),
             "authority": depts.get(int(row.department_id)),
-            "title": row.title,
-            "reason": reasons.get(int(row.id)),
+            # departments' free text can carry an ID or mobile number (a reason quoting a
+            # person): masked as everywhere the public reads
+            "title": mask_personal_data(row.title) if row.title else row.title,
+            "reason": mask_personal_data(reasons[rid]) if (rid := int(row.id)) in reasons else None,
             "publicity_until": _iso(row.publicity_until),
         }
         for row in rows
