@@ -72,7 +72,9 @@ def create_app() -> FastAPI:
         if _wants_html(request):
             from xinyong.web.render import error_page
 
-            return error_page(request, detail.get("message", ""), exc.status_code)  # type: ignore[return-value]
+            page = error_page(request, detail.get("message", ""), exc.status_code)
+            page.headers.update(exc.headers or {})  # e.g. Retry-After on a 429
+            return page  # type: ignore[return-value]
         return JSONResponse(detail, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

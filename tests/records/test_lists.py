@@ -465,9 +465,6 @@ def test_list_page_rate_limited_in_chinese(client: TestClient, monkeypatch: pyte
     assert "查询过于频繁：请在" in r.text and "秒后再试" in r.text
 
 
-@pytest.mark.xfail(strict=True, reason="reported to the lead: app.py renders HTTP errors for "
-                   "pages with error_page() and drops exc.headers, so a page's 429 has no "
-                   "Retry-After (the API's has)")
 def test_list_page_429_says_when_to_retry(client: TestClient,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XINYONG_SEARCH_RATE", "1/minute")
