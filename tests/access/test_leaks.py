@@ -62,16 +62,10 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     SYSTEM: frozenset({"id_never_stored"}),
 }
 
-# Leaks found by these scans, reported to the lead: (role, sentinel group) → the report. The
-# scan leaves the group out for that role, and test_known_leak expects its targeted check to fail.
-FREE_TEXT = (
-    "reported: ID and mobile numbers in public records' free text (a penalty's facts, a list "
-    "entry's reason) are shown unmasked by /api/v1/subjects/{code}/profile, /subjects/{code}, "
-    "/api/v1/lists/{list_type} and /lists/{list_type} (nothing calls "
-    "subjects.idnumbers.mask_personal_data)")
-KNOWN: dict[tuple[str, str], str] = {
-    (role, "free_text_pii"): FREE_TEXT for role in (*OUTSIDE, SUBJECT)
-}
+# Leaks found by these scans and not fixed yet: (role, sentinel group) → the report. The
+# scan leaves the group out for that role, and test_known_leak expects its targeted check to
+# fail. (The free-text ID and mobile numbers of public records were one; they are masked now.)
+KNOWN: dict[tuple[str, str], str] = {}
 
 MODELS = (("gz_general", "2023.1"), ("samr_risk", "2022.1"))
 VIEWS = ("", "public", "subject", "government")

@@ -44,27 +44,10 @@ from xinyong.app import create_app
 # Product bugs found by this matrix, reported to the lead: (method, path, case label, role).
 KNOWN: dict[tuple[str, str, str, str], str] = {}
 
-# Routes that refuse an authenticated caller without the right with 401, as if it had sent no
-# credentials (its client would then ask for a login or a new key), instead of 403: the
-# evaluation and supervision routes check ``Viewer.government`` themselves and raise
-# ``DomainError("AUTH_REQUIRED", status=401)`` whoever calls. Reported; the matrix accepts 401
-# from them until fixed, and test_refusal_of_a_logged_in_caller_is_403 is expected to fail.
-REFUSED_WITH_401: dict[Route, str] = {
-    route: "reported: 401 AUTH_REQUIRED to an authenticated non-government caller (bank, "
-    "subject, provider, a public:read token) instead of 403 — "
-    + ("xinyong/evaluation/api.py" if "evaluation" in route[1] else
-       "xinyong/supervision/api.py _government()")
-    for route in (
-        ("POST", "/api/v1/evaluation/models"),
-        ("POST", "/api/v1/evaluation/models/{name}/versions/{version}/dry-run"),
-        ("GET", "/api/v1/evaluation/grade-changes"),
-        ("GET", "/api/v1/evaluation/dashboard"),
-        ("GET", "/api/v1/evaluation/dashboard.xlsx"),
-        ("POST", "/api/v1/supervision/libraries"),
-        ("GET", "/api/v1/supervision/libraries"),
-        ("GET", "/api/v1/supervision/libraries/{library_id}"),
-    )
-}
+# Routes that refuse an authenticated caller without the right with 401 instead of 403 (its
+# client would then ask for a login or a new key). None left: the evaluation and supervision
+# routes that did (their inline government checks) now answer 403.
+REFUSED_WITH_401: dict[Route, str] = {}
 
 
 def test_expectations_cover_exactly_the_route_table() -> None:

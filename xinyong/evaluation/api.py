@@ -48,6 +48,14 @@ def viewer(request: Request) -> Viewer:
     )
 
 
+def _refused(who: Viewer, message: str) -> DomainError:
+    """A government-only route: 401 (authenticate) for the public, 403 for a caller whose
+    credentials are valid but whose role is not a government one."""
+    if who.role == "public":
+        return DomainError("AUTH_REQUIRED", message, status=401)
+    return DomainError("AUTH_FORBIDDEN", message + "，您的账号无此权限", status=403)
+
+
 def _forbidden_model(model: EvalModel) -> DomainError:
     return DomainError(
         "EVALUATION_GOVERNMENT_ONLY",
@@ -122,7 +130,7 @@ def upload_model(
     who: Viewer = Depends(viewer),
 ) -> Any:
     if not who.government:
-        raise DomainError("AUTH_REQUIRED", "登记评价模型需要部门接口密钥或管理员身份", status=401)
+        raise _refused(who, "登记评价模型需要部门接口密钥或管理员身份")
     source = "office" if who.admin else f"department:{who.department}"
     summary = service.register_model(
         session.connection(), body.source, source=source, actor=who.actor
@@ -147,7 +155,7 @@ def dry_run(
     who: Viewer = Depends(viewer),
 ) -> Any:
     if not who.government:
-        raise DomainError("AUTH_REQUIRED", "试运行需要部门接口密钥或管理员身份", status=401)
+        raise _refused(who, "试运行需要部门接口密钥或管理员身份")
     return json_response(
         service.dry_run(
             get_engine(), name=name, version=version, as_of=body.as_of, sample=body.sample
@@ -204,7 +212,7 @@ def grade_changes(
     who: Viewer = Depends(viewer),
 ) -> Any:
     if not who.government:
-        raise DomainError("AUTH_REQUIRED", "等级变动需要部门接口密钥或管理员身份", status=401)
+        raise _refused(who, "等级变动需要部门接口密钥或管理员身份")
     return json_response(service.grade_changes(session.connection(), model, since, until, limit))
 
 
@@ -285,7 +293,7 @@ def dashboard(
     who: Viewer = Depends(viewer),
 ) -> Any:
     if not who.government:
-        raise DomainError("AUTH_REQUIRED", "评价看板需要部门接口密钥或管理员身份", status=401)
+        raise _refused(who, "评价看板需要部门接口密钥或管理员身份")
     from xinyong.evaluation.dashboard import dashboard as build
 
     return json_response(build(session.connection(), model, since=since, until=until))
@@ -300,7 +308,7 @@ def dashboard_xlsx(
     who: Viewer = Depends(viewer),
 ) -> Response:
     if not who.government:
-        raise DomainError("AUTH_REQUIRED", "评价看板需要部门接口密钥或管理员身份", status=401)
+        raise _refused(who, "评价看板需要部门接口密钥或管理员身份")
     from xinyong.evaluation.dashboard import dashboard as build
     from xinyong.evaluation.dashboard import dashboard_xlsx as to_xlsx
 

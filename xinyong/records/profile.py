@@ -410,6 +410,14 @@ def _labelled_fields(
     return out
 
 
+def _masked(value: Any) -> Any:
+    if isinstance(value, str) and len(value) >= 11:
+        from xinyong.subjects.idnumbers import mask_personal_data
+
+        return mask_personal_data(value)
+    return value
+
+
 def _assemble(
     subject: dict[str, Any],
     former: list[str],
@@ -452,6 +460,12 @@ def _assemble(
             data = orjson.loads(data)
         if public and "id_number_masked" in data:
             data = {k: v for k, v in data.items() if k != "id_number_masked"}
+        if view != "government":
+            # Departments sometimes write a person's ID or mobile number into free text (a
+            # penalty's facts, a list entry's reason): outside government they are masked.
+            data = {k: _masked(v) for k, v in data.items()}
+            title = _masked(title)
+            class_reason = _masked(class_reason)
         until = _iso(publicity_until)
         if publicity_rule and "not_published" in publicity_rule:
             state = "not_publicised"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.core.deps import get_session, json_response
 from xinyong.core.errors import DomainError
-from xinyong.evaluation.api import Viewer, viewer
+from xinyong.evaluation.api import Viewer, _refused, viewer
 from xinyong.supervision import service
 
 router = APIRouter(prefix="/api/v1/supervision", tags=["监管企业库"])
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/supervision", tags=["监管企业库"])
 def _government(who: Viewer) -> str | None:
     """The caller's department code (None for the operator); the public is refused."""
     if not who.government:
-        raise DomainError("AUTH_REQUIRED", "监管企业库需要部门接口密钥或管理员身份", status=401)
+        raise _refused(who, "监管企业库需要部门接口密钥或管理员身份")
     return who.department
 
 
