@@ -65,3 +65,18 @@ def sees_government_results(principal: Principal) -> bool:
 def is_restricted(view: View) -> bool:
     """Reads in these views are reads of restricted data, and are audited."""
     return view != "public"
+
+
+def audit_restricted_read(
+    principal: Principal, view: View, subject_id: int, *, action: str, purpose: str,
+    target: str,
+) -> None:
+    """A read in a non-public view goes into the audit log (who, which subject, why, when)
+    before the data are sent: in a short transaction of its own, since the reading one must not
+    start writing (see ``audit.service.append_now``)."""
+    if view == "public":
+        return
+    from xinyong.audit.service import append_now
+
+    append_now(actor=principal.actor, role=principal.role, action=action,
+               subject_id=subject_id, purpose=purpose, target=target)

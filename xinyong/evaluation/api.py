@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from xinyong.accounts.access import profile_view
+from xinyong.accounts.access import audit_restricted_read, profile_view
 from xinyong.accounts.principal import Principal
 from xinyong.core.db import get_engine
 from xinyong.core.deps import get_session, json_response
@@ -262,14 +262,11 @@ def subject_explain(
 ) -> Any:
     sid = _subject_id(session, code)
     _check_visible(session, model, who, sid)
-    view = profile_view(principal_of(request), sid)
+    me = principal_of(request)
+    view = profile_view(me, sid)
     data = explain(session.connection(), sid, model, as_of=as_of, view=view)
-    if view != "public":
-        from xinyong.audit.service import append_now
-
-        append_now(actor=who.actor or "public", role=who.role,
-               action="evaluation.read_explain", subject_id=sid,
-               purpose=purpose or "查看评价说明", target=f"model:{model}")
+    audit_restricted_read(me, view, sid, action="evaluation.read_explain",
+                          purpose=purpose or "查看评价说明", target=f"model:{model}")
     return json_response(data)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from xinyong.accounts.access import profile_view
+from xinyong.accounts.access import audit_restricted_read, profile_view
 from xinyong.core.db import get_engine
 from xinyong.core.deps import get_session
 from xinyong.core.errors import DomainError
@@ -55,11 +55,8 @@ def explain_page(
         if shown == "public" and not government and service.is_natural_person(conn, subject.id):
             return error_page(request, "自然人的信用评价结果不向社会公开，仅限政府部门和本人查看。", 403)
         data = explain(conn, subject.id, model, view=shown)
-        if shown != "public":
-            from xinyong.audit.service import append_now
-
-            append_now(actor=me.actor, role=me.role, action="evaluation.read_explain",
-                   subject_id=subject.id, purpose="查看评价说明", target=f"model:{model}")
+        audit_restricted_read(me, shown, subject.id, action="evaluation.read_explain",
+                              purpose="查看评价说明", target=f"model:{model}")
     except DomainError as exc:
         return error_page(request, exc.message, exc.status)
     return render(

@@ -146,20 +146,13 @@ def my_batches(
     return {"total": total, "page": page, "size": size, "items": [_batch_dict(b) for b in rows]}
 
 
-def _own_batch(session: Session, batch_id: int, caller: Principal) -> Batch:
-    batch = service.get_batch(session, batch_id)
-    if batch.department_id != caller.department_id:
-        raise DomainError("NOT_FOUND", f"归集批次 {batch_id} 不存在", status=404)
-    return batch
-
-
 @router.get("/batches/{batch_id}", summary="批次详情与错误行")
 def batch_detail(
     batch_id: int,
     caller: Principal = Depends(require_department),
     session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
-    batch = _own_batch(session, batch_id, caller)
+    batch = service.get_batch(session, batch_id, caller.department_id)
     errors = service.batch_errors(session, batch_id, limit=1000)
     return {
         **_batch_dict(batch),
@@ -183,7 +176,7 @@ def batch_error_report(
     caller: Principal = Depends(require_department),
     session: Session = Depends(get_session, scope="function"),
 ) -> Response:
-    _own_batch(session, batch_id, caller)
+    service.get_batch(session, batch_id, caller.department_id)
     return error_report_response(session, batch_id, fmt)
 
 

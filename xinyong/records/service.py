@@ -65,9 +65,11 @@ def list_batches(
     return list(rows), int(total)
 
 
-def get_batch(session: Session, batch_id: int) -> Batch:
+def get_batch(session: Session, batch_id: int, department_id: int | None = None) -> Batch:
+    """A batch; with ``department_id``, only that department's: another department's batch
+    does not exist for it (no hint that it does)."""
     batch = session.get(Batch, batch_id)
-    if batch is None:
+    if batch is None or (department_id is not None and batch.department_id != department_id):
         raise NotFound(f"归集批次 {batch_id} 不存在")
     return batch
 

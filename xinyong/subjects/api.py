@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from xinyong.accounts.access import profile_view
+from xinyong.accounts.access import audit_restricted_read, profile_view
 from xinyong.core.db import session_scope
 from xinyong.core.deps import get_session, json_response
 from xinyong.core.errors import DomainError
@@ -104,11 +104,6 @@ def _profile_general(principal: Any, code: str, view: str, purpose: str | None) 
         subject = _subject_or_404(session, code)
         shown = profile_view(principal, subject.id, view)
         data = build_profile(session, subject, shown)
-        if shown != "public":
-            from xinyong.audit.service import append_now
-
-            # A read of restricted data: who, which subject, why, when (the entry's time).
-            append_now(actor=principal.actor, role=principal.role,
-                   action="profile.read_restricted", subject_id=subject.id,
-                   purpose=purpose or "查询信用档案", target=f"view:{shown}")
+        audit_restricted_read(principal, shown, subject.id, action="profile.read_restricted",
+                              purpose=purpose or "查询信用档案", target=f"view:{shown}")
         return json_response(data)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from xinyong.accounts.access import profile_view
+from xinyong.accounts.access import audit_restricted_read, profile_view
 from xinyong.accounts.principal import Principal
 from xinyong.catalog.loader import load_catalog
 from xinyong.catalog.types import CatalogError
@@ -101,12 +101,8 @@ def subject_page(
                   + ("政府部门" if view == "government" else "该主体本人的账号")
                   + f"开放，以下为{VIEW_LABELS[allowed]}；如需查看请先登录相应账号。")
     profile = build_profile(session, subject, shown)
-    if shown != "public":
-        from xinyong.audit.service import append_now
-
-        append_now(actor=me.actor, role=me.role,
-               action="profile.read_restricted", subject_id=subject.id,
-               purpose=purpose[:100] or "查看信用档案", target=f"view:{shown}")
+    audit_restricted_read(me, shown, subject.id, action="profile.read_restricted",
+                          purpose=purpose[:100] or "查看信用档案", target=f"view:{shown}")
     from xinyong.evaluation.service import subject_results
 
     evaluations = subject_results(session.connection(), subject.id,
@@ -206,12 +202,8 @@ def dept_batches_page(
 
 
 def _own_batch(session: Session, me: Principal, portal: str, batch_id: int) -> Any:
-    batch = records.get_batch(session, batch_id)
-    if portal == "dept" and batch.department_id != me.department_id:
-        # Another department's batch does not exist for this caller (no hint that it does).
-        raise DomainError("NOT_FOUND", f"归集批次 {batch_id} 不存在：请从本部门的批次列表进入。",
-                          status=404)
-    return batch
+    """Every batch for the administrator; a department's own only under /dept."""
+    return records.get_batch(session, batch_id, me.department_id if portal == "dept" else None)
 
 
 def _batch(
