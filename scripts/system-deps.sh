@@ -2,7 +2,7 @@
 # Debian packages the platform and its tests need, installed only when missing (idempotent).
 # PostgreSQL itself is provided by the machine; its client tools are listed for pg_isready/psql.
 set -euo pipefail
-PACKAGES=(postgresql-client chromium fonts-noto-cjk)
+PACKAGES=(postgresql-client chromium fonts-noto-cjk fonts-wqy-zenhei poppler-utils libnss3-tools)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

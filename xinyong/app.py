@@ -130,6 +130,13 @@ def create_app() -> FastAPI:
     app.include_router(evaluation_pages)
     app.include_router(supervision_api)
     app.include_router(supervision_pages)
+    # Subject services (issue #5): each domain includes its routers below its marker line.
+    # -- routers: reports --
+    # -- routers: credit codes --
+    # -- routers: repair --
+    # -- routers: objections --
+    # -- routers: commitments --
+    # -- routers: notifications --
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     echarts = NODE_MODULES / "echarts" / "dist"
     if echarts.is_dir():  # pages still work without it: their tables carry the same data

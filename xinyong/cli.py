@@ -41,6 +41,13 @@ from xinyong.supervision.cli import supervision_app  # noqa: E402
 app.add_typer(accounts_app, name="accounts")
 
 app.add_typer(supervision_app, name="supervision")
+# Subject services (issue #5): each domain adds its own sub-command below its marker line.
+# -- cli: reports --
+# -- cli: credit codes --
+# -- cli: repair --
+# -- cli: objections --
+# -- cli: commitments --
+# -- cli: notifications --
 app.command("evaluate")(evaluate_command)
 app.command("explain")(explain_command)
 

@@ -263,6 +263,16 @@ EXPECTATIONS: dict[Route, tuple[Case, ...]] = {
 }
 
 
+# The domains' own statements (tests/access/domains/*.py) join the table.
+from tests.access import domains as _domains  # noqa: E402
+
+for _m in _domains.modules():
+    _extra = getattr(_m, "EXPECTATIONS", {})
+    _clash = EXPECTATIONS.keys() & _extra.keys()
+    assert not _clash, f"{_m.__name__} restates routes: {sorted(_clash)}"
+    EXPECTATIONS.update(_extra)
+
+
 # ------------------------------------------------------------------------------ requests
 
 
@@ -288,6 +298,9 @@ def path_params(world: World, method: str, path: str, c: Case) -> dict[str, str]
         "action": "unlock",
         "list_type": "serious_dishonesty_list",
     }
+    for m in _domains.modules():
+        for name, key in getattr(m, "PARAMS", {}).items():
+            values[name] = ids[key]
     if "/departments/{code}" in path:
         values["code"] = DEPT_SPARE  # the spare department: its key may come and go
     elif path.startswith("/catalog/"):
@@ -342,3 +355,6 @@ BODIES: dict[Route, Body] = {
     ("POST", "/api/v1/supervision/libraries"): lambda w: {"json": {
         "name": w.unique("矩阵监管库"), "codes": [w.ids["s1_code"]], "department": DEPT_A}},
 }
+
+for _m in _domains.modules():
+    BODIES.update(getattr(_m, "BODIES", {}))

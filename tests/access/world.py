@@ -380,6 +380,11 @@ def seed(engine: Engine) -> dict[str, Any]:
         spare, _ = accounts.issue_token(session, ids["spare_account"], name="备用",
                                         scopes=["public:read"], by=CLI)
         ids["spare_token"] = spare.id
+    from tests.access import domains
+
+    for module in domains.modules():
+        if hasattr(module, "seed"):
+            module.seed(engine, ids)
     return ids
 
 

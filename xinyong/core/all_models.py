@@ -9,3 +9,9 @@ from xinyong.evaluation import models as evaluation_models  # noqa: F401
 from xinyong.records import models as record_models  # noqa: F401
 from xinyong.subjects import models as subject_models  # noqa: F401
 from xinyong.supervision import models as supervision_models  # noqa: F401
+# -- models: reports --
+# -- models: credit codes --
+# -- models: repair --
+# -- models: objections --
+# -- models: commitments --
+# -- models: notifications --

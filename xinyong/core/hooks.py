@@ -25,3 +25,21 @@ def register_records_changed(fn: RecordsChanged) -> None:
 def records_changed(conn: Connection, among: str) -> None:
     for fn in list(_records_changed):
         fn(conn, among)
+
+
+# Records added (a new record or a new version of one): whoever reacts to a record's arrival
+# (the repair domain's notice served with a penalty, "两书同达") registers here. The argument
+# is a SQL predicate over ``credit_record`` aliased ``r`` that names exactly the added rows and
+# leads with ``r.subject_id`` so that it reads through the clustered key, never a full scan.
+RecordsAdded = Callable[[Connection, str], None]
+_records_added: list[RecordsAdded] = []
+
+
+def register_records_added(fn: RecordsAdded) -> None:
+    if fn not in _records_added:
+        _records_added.append(fn)
+
+
+def records_added(conn: Connection, predicate: str) -> None:
+    for fn in list(_records_added):
+        fn(conn, predicate)

@@ -422,6 +422,11 @@ def _execute(
             " UNION SELECT prev_subject_id FROM stage"
             " WHERE outcome = 'corrected' AND prev_subject_id IS NOT NULL)",
         )
+        hooks.records_added(
+            conn,
+            "r.subject_id IN (SELECT subject_id FROM stage WHERE outcome IN ('new', 'corrected'))"
+            f" AND r.batch_id = {int(batch_id)}",
+        )
 
 
 # ---------------------------------------------------------------------------- chunk → stage

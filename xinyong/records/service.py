@@ -267,6 +267,10 @@ def resolve_pending(
     _audit(conn, actor, "pending.resolve", subject_id=int(subject_id),
            target=f"pending:{pending_id}", detail={"records": ids, "same_name": same_name})
     hooks.records_changed(conn, f"IN ({int(subject_id)})")
+    if ids:
+        hooks.records_added(
+            conn, f"r.subject_id = {int(subject_id)} AND r.id IN ({', '.join(map(str, ids))})"
+        )
     return ids
 
 
