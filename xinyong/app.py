@@ -137,6 +137,11 @@ def create_app() -> FastAPI:
     # -- routers: objections --
     # -- routers: commitments --
     # -- routers: notifications --
+    from xinyong.notifications.api import router as notifications_api
+    from xinyong.notifications.pages import router as notifications_pages
+
+    app.include_router(notifications_api)
+    app.include_router(notifications_pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     echarts = NODE_MODULES / "echarts" / "dist"
     if echarts.is_dir():  # pages still work without it: their tables carry the same data

@@ -48,6 +48,9 @@ app.add_typer(supervision_app, name="supervision")
 # -- cli: objections --
 # -- cli: commitments --
 # -- cli: notifications --
+from xinyong.notifications.cli import notifications_app  # noqa: E402
+
+app.add_typer(notifications_app, name="notifications")
 app.command("evaluate")(evaluate_command)
 app.command("explain")(explain_command)
 
@@ -121,6 +124,10 @@ def serve(
         f"运维令牌（供服务器上的脚本以 Authorization: Bearer 调用管理接口）：{admin_token()}\n"
         "网页请用账号登录 /login；首个管理员账号：xinyong accounts create 用户名 --role admin"
     )
+    from xinyong.notifications.service import start_dispatcher
+
+    # E-mail and SMS notices leave from the outbox in the background (XINYONG_NOTIFY_INTERVAL).
+    start_dispatcher()
     uvicorn.run(
         "xinyong.app:create_app",
         factory=True,

@@ -15,3 +15,4 @@ from xinyong.supervision import models as supervision_models  # noqa: F401
 # -- models: objections --
 # -- models: commitments --
 # -- models: notifications --
+from xinyong.notifications import models as notification_models  # noqa: E402,F401
