@@ -51,6 +51,26 @@ app.add_typer(supervision_app, name="supervision")
 from xinyong.notifications.cli import notifications_app  # noqa: E402
 
 app.add_typer(notifications_app, name="notifications")
+jobs_app = typer.Typer(help="每日任务（公示期届满、修复提醒、承诺到期提醒、逾期标记等）",
+                       no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("daily")
+def jobs_daily(
+    only: list[str] = typer.Option(None, "--only", help="只运行指定任务（可重复）"),
+) -> None:
+    """运行全部每日任务（可由 cron 每日调用，重复运行不会重复生效）。"""
+    from xinyong.core.jobs import run_daily
+
+    failed = False
+    for r in run_daily(only=only or None):
+        mark = "[green]完成[/green]" if r.ok else "[red]失败[/red]"
+        console.print(f"{mark} {r.label}（{r.name}）：{r.outcome}")
+        failed = failed or not r.ok
+    raise typer.Exit(1 if failed else 0)
+
+
 app.command("evaluate")(evaluate_command)
 app.command("explain")(explain_command)
 
@@ -128,6 +148,9 @@ def serve(
 
     # E-mail and SMS notices leave from the outbox in the background (XINYONG_NOTIFY_INTERVAL).
     start_dispatcher()
+    from xinyong.core.jobs import start_daily_thread
+
+    start_daily_thread()
     uvicorn.run(
         "xinyong.app:create_app",
         factory=True,
