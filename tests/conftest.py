@@ -14,6 +14,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+# Rich reads COLUMNS when a module-level Console is made, before a test's CliRunner env applies;
+# pytest-xdist workers have no terminal and Rich would use 80 columns, cutting the CLI tables the
+# tests read.
+os.environ.setdefault("COLUMNS", "240")
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine

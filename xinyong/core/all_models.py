@@ -6,13 +6,7 @@ from xinyong.catalog import models as catalog_models  # noqa: F401
 from xinyong.core import models as core_models  # noqa: F401
 from xinyong.departments import models as department_models  # noqa: F401
 from xinyong.evaluation import models as evaluation_models  # noqa: F401
+from xinyong.notifications import models as notification_models  # noqa: F401
 from xinyong.records import models as record_models  # noqa: F401
 from xinyong.subjects import models as subject_models  # noqa: F401
 from xinyong.supervision import models as supervision_models  # noqa: F401
-# -- models: reports --
-# -- models: credit codes --
-# -- models: repair --
-# -- models: objections --
-# -- models: commitments --
-# -- models: notifications --
-from xinyong.notifications import models as notification_models  # noqa: E402,F401

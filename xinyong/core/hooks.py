@@ -29,8 +29,9 @@ def records_changed(conn: Connection, among: str) -> None:
 
 # Records added (a new record or a new version of one): whoever reacts to a record's arrival
 # (the repair domain's notice served with a penalty, "两书同达") registers here. The argument
-# is a SQL predicate over ``credit_record`` aliased ``r`` that names exactly the added rows and
-# leads with ``r.subject_id`` so that it reads through the clustered key, never a full scan.
+# is a SQL predicate over ``credit_record`` aliased ``r`` that names exactly the added rows
+# through an index (ingest: ``r.id IN (SELECT id FROM added_record)``, a keyed temporary table
+# of the batch), never a scan of the whole table.
 RecordsAdded = Callable[[Connection, str], None]
 _records_added: list[RecordsAdded] = []
 
