@@ -132,6 +132,11 @@ def create_app() -> FastAPI:
     app.include_router(supervision_pages)
     # Subject services (issue #5): each domain includes its routers below its marker line.
     # -- routers: reports --
+    from xinyong.reports.api import router as reports_api
+    from xinyong.reports.pages import router as reports_pages
+
+    app.include_router(reports_api)
+    app.include_router(reports_pages)
     # -- routers: credit codes --
     # -- routers: repair --
     # -- routers: objections --

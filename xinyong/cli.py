@@ -43,6 +43,9 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(supervision_app, name="supervision")
 # Subject services (issue #5): each domain adds its own sub-command below its marker line.
 # -- cli: reports --
+from xinyong.reports.cli import reports_app  # noqa: E402
+
+app.add_typer(reports_app, name="reports")
 # -- cli: credit codes --
 # -- cli: repair --
 # -- cli: objections --

@@ -1,0 +1,1 @@
+"""Subject services built on the profile: signed credit reports and credit codes."""
