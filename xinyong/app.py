@@ -138,6 +138,11 @@ def create_app() -> FastAPI:
     app.include_router(reports_api)
     app.include_router(reports_pages)
     # -- routers: credit codes --
+    from xinyong.reports.codes_api import router as credit_codes_api
+    from xinyong.reports.codes_pages import router as credit_codes_pages
+
+    app.include_router(credit_codes_api)
+    app.include_router(credit_codes_pages)
     # -- routers: repair --
     # -- routers: objections --
     # -- routers: commitments --

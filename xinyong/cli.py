@@ -47,6 +47,9 @@ from xinyong.reports.cli import reports_app  # noqa: E402
 
 app.add_typer(reports_app, name="reports")
 # -- cli: credit codes --
+from xinyong.reports.codes_cli import codes_app  # noqa: E402
+
+app.add_typer(codes_app, name="codes")
 # -- cli: repair --
 # -- cli: objections --
 # -- cli: commitments --

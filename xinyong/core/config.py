@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     admin_token: str = ""
     # Local publicity overrides to apply (e.g. "shenzhen"); see catalog/data/publicity.
     local_rules: str = ""
+    # Credit codes (信用码, reports/codes.py): the evaluation model whose colour a code shows;
+    # the key ids codes are signed with (the first signs new codes, the others still verify:
+    # drop an id to refuse every code signed with it); the public address the QR codes point
+    # to (empty → the address of the request, or http://host:port from the command line).
+    credit_code_model: str = "huixin_code"
+    credit_code_keys: str = "k1"
+    credit_code_base_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
 
