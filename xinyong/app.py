@@ -144,6 +144,11 @@ def create_app() -> FastAPI:
     app.include_router(credit_codes_api)
     app.include_router(credit_codes_pages)
     # -- routers: repair --
+    from xinyong.repair.api import router as repair_api
+    from xinyong.repair.pages import router as repair_pages
+
+    app.include_router(repair_api)
+    app.include_router(repair_pages)
     # -- routers: objections --
     # -- routers: commitments --
     # -- routers: notifications --

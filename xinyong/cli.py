@@ -51,6 +51,9 @@ from xinyong.reports.codes_cli import codes_app  # noqa: E402
 
 app.add_typer(codes_app, name="codes")
 # -- cli: repair --
+from xinyong.repair.cli import repair_app  # noqa: E402
+
+app.add_typer(repair_app, name="repair")
 # -- cli: objections --
 # -- cli: commitments --
 # -- cli: notifications --
