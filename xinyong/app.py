@@ -150,6 +150,11 @@ def create_app() -> FastAPI:
     app.include_router(repair_api)
     app.include_router(repair_pages)
     # -- routers: objections --
+    from xinyong.objections.api import router as objections_api
+    from xinyong.objections.pages import router as objections_pages
+
+    app.include_router(objections_api)
+    app.include_router(objections_pages)
     # -- routers: commitments --
     # -- routers: notifications --
     from xinyong.notifications.api import router as notifications_api

@@ -55,6 +55,9 @@ from xinyong.repair.cli import repair_app  # noqa: E402
 
 app.add_typer(repair_app, name="repair")
 # -- cli: objections --
+from xinyong.objections.cli import objections_app  # noqa: E402
+
+app.add_typer(objections_app, name="objections")
 # -- cli: commitments --
 # -- cli: notifications --
 from xinyong.notifications.cli import notifications_app  # noqa: E402

@@ -7,6 +7,7 @@ from xinyong.core import models as core_models  # noqa: F401
 from xinyong.departments import models as department_models  # noqa: F401
 from xinyong.evaluation import models as evaluation_models  # noqa: F401
 from xinyong.notifications import models as notification_models  # noqa: F401
+from xinyong.objections import models as objection_models  # noqa: F401
 from xinyong.records import models as record_models  # noqa: F401
 from xinyong.repair import models as repair_models  # noqa: F401
 from xinyong.reports import codes_models as credit_code_models  # noqa: F401

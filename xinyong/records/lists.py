@@ -55,7 +55,7 @@ from xinyong.catalog.types import RecordType
 from xinyong.core import clock, hooks
 from xinyong.core.errors import DomainError
 from xinyong.records.models import CreditRecord, CreditRecordDetail
-from xinyong.records.profile import department_names, visible_clause
+from xinyong.records.profile import STATUS_LABELS, department_names, visible_clause
 from xinyong.subjects.idnumbers import mask_personal_data
 from xinyong.subjects.models import (
     SUBJECT_STATUSES,
@@ -573,6 +573,7 @@ def _rows_statement(keys: list[tuple[int, int]], code: str, today: dt.date) -> S
             r.c.title,
             r.c.decided_on,
             r.c.publicity_until,
+            r.c.status,
             s.c.name,
             s.c.uscc,
             s.c.region_code,
@@ -746,6 +747,9 @@ def list_entries(
             "title": mask_personal_data(row.title) if row.title else row.title,
             "reason": mask_personal_data(reasons[rid]) if (rid := int(row.id)) in reasons else None,
             "publicity_until": _iso(row.publicity_until),
+            # an entry under objection is still listed, marked 异议处理中 as on the profile
+            "status": row.status,
+            "status_label": STATUS_LABELS.get(row.status, row.status),
         }
         for row in rows
     ]
