@@ -156,6 +156,11 @@ def create_app() -> FastAPI:
     app.include_router(objections_api)
     app.include_router(objections_pages)
     # -- routers: commitments --
+    from xinyong.commitments.api import router as commitments_api
+    from xinyong.commitments.pages import router as commitments_pages
+
+    app.include_router(commitments_api)
+    app.include_router(commitments_pages)
     # -- routers: notifications --
     from xinyong.notifications.api import router as notifications_api
     from xinyong.notifications.pages import router as notifications_pages

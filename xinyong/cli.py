@@ -59,6 +59,9 @@ from xinyong.objections.cli import objections_app  # noqa: E402
 
 app.add_typer(objections_app, name="objections")
 # -- cli: commitments --
+from xinyong.commitments.cli import commitments_app  # noqa: E402
+
+app.add_typer(commitments_app, name="commitments")
 # -- cli: notifications --
 from xinyong.notifications.cli import notifications_app  # noqa: E402
 

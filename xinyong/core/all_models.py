@@ -3,6 +3,7 @@
 from xinyong.accounts import models as account_models  # noqa: F401
 from xinyong.audit import models as audit_models  # noqa: F401
 from xinyong.catalog import models as catalog_models  # noqa: F401
+from xinyong.commitments import models as commitment_models  # noqa: F401
 from xinyong.core import models as core_models  # noqa: F401
 from xinyong.departments import models as department_models  # noqa: F401
 from xinyong.evaluation import models as evaluation_models  # noqa: F401
