@@ -23,3 +23,15 @@ def test_demo_without_real_data(sqlite_engine: Engine, tmp_path: Path,
     assert summary["subjects_inserted"] == SYNTHETIC_SUBJECTS
     assert summary["batches"]["administrative_penalty"]["inserted"] > 0
     assert summary["evaluations"]["gz_general"]["subjects"] > 0
+    # the subject services' demo cases, on an operating enterprise (a cancelled one can have
+    # no credit code)
+    services = summary["services"]
+    assert services["信用报告"] == "2" and int(services["信用码"]) >= 1
+    assert all(int(v) >= 1 for v in services.values()), services
+    from sqlalchemy import text
+
+    with sqlite_engine.connect() as conn:
+        status = conn.execute(text(
+            "SELECT s.status FROM account a JOIN subject s ON s.id = a.subject_id"
+            " WHERE a.username = 'enterprise'")).scalar_one()
+    assert status == "active"

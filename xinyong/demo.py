@@ -90,7 +90,9 @@ def ensure_accounts() -> dict[str, str]:
                 row = session.execute(
                     select(Subject.uscc, Subject.name)
                     .join(CreditRecord, CreditRecord.subject_id == Subject.id)
-                    .where(Subject.uscc.is_not(None), Subject.kind == "legal_person")
+                    # an operating enterprise: a cancelled one can have no credit code
+                    .where(Subject.uscc.is_not(None), Subject.kind == "legal_person",
+                           Subject.status == "active")
                     .group_by(Subject.id, Subject.uscc, Subject.name)
                     .order_by(desc(func.count()), Subject.id).limit(1)
                 ).first()
@@ -136,6 +138,7 @@ def load_demo(
             "already_loaded": True,
             "evaluations": _evaluate_demo(engine, console, only_new=True),
             "accounts": _accounts(console),
+            "services": _subject_services(console),
         }
     keys = ensure_departments()
     summary: dict[str, Any] = {"departments_with_new_keys": keys}
@@ -222,7 +225,33 @@ def load_demo(
     with session_scope() as session:
         summary["subjects_total"] = session.scalar(select(func.count(Subject.id)))
     summary["accounts"] = _accounts(console)
+    summary["services"] = _subject_services(console)
     return summary
+
+
+# The subject services' demo cases (issue #5), after accounts and grades exist. Each seed is
+# idempotent (it does nothing where its cases exist), so a second `make run` changes nothing.
+SERVICE_SEEDS = [
+    ("信用报告", "xinyong.reports.service:seed_demo"),
+    ("信用码", "xinyong.reports.codes:seed_demo"),
+    ("信用修复", "xinyong.repair.service:seed_demo"),
+    ("异议处理", "xinyong.objections.service:seed_demo"),
+    ("信用承诺", "xinyong.commitments.service:seed_demo"),
+]
+
+
+def _subject_services(console: Console) -> dict[str, str]:
+    import importlib
+
+    out: dict[str, str] = {}
+    for label, path in SERVICE_SEEDS:
+        module, _, name = path.partition(":")
+        with session_scope() as session:
+            made = getattr(importlib.import_module(module), name)(session)
+        count = len(made) if isinstance(made, list | tuple) else made
+        out[label] = str(count if count is not None else 0)
+    console.print("演示业务数据：" + "，".join(f"{k} {v}" for k, v in out.items()))
+    return out
 
 
 def _accounts(console: Console) -> dict[str, str]:

@@ -24,8 +24,12 @@ from xinyong.core import clock
 
 # (name, Chinese label, "module:function"). Each function takes a Session and the day and returns
 # something printable (a count or a dict of counts). Listed by path so that core imports no domain.
+# Notification e-mails and SMS are not here: the outbox dispatcher sends them within a minute.
 DAILY_JOBS: list[tuple[str, str, str]] = [
     ("publicity", "公示期届满记入记录历史", "xinyong.records.service:sweep_publicity"),
+    ("repair", "修复容缺申请逾期失效、可修复提醒", "xinyong.repair.service:sweep"),
+    ("objections", "异议处理逾期标记与到期提醒", "xinyong.objections.service:sweep"),
+    ("commitments", "承诺到期提醒与逾期标记", "xinyong.commitments.service:daily_job"),
 ]
 
 
