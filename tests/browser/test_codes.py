@@ -4,7 +4,10 @@ anonymous browser) opens the scan address and sees the colour."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import text
 
 from tests.browser import data
 from tests.browser.conftest import LiveServer
@@ -32,10 +35,26 @@ def _evaluate_huixin_code(server: LiveServer) -> None:
         engine.dispose()
 
 
+@pytest.fixture
+def huixin_code(live_server: LiveServer) -> Iterator[None]:
+    """The model and its results for this test only: the shared server's later tests (a
+    commitment request for the same enterprise) must not meet its red code."""
+    _evaluate_huixin_code(live_server)
+    yield
+    engine = make_engine(f"sqlite:///{live_server.data_dir / 'xinyong.db'}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "UPDATE evaluation_model SET status = 'retired' WHERE name = 'huixin_code'"))
+            conn.execute(text("DELETE FROM evaluation_result WHERE model_name = 'huixin_code'"))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.usefixtures("huixin_code")
 def test_subject_shows_code_and_a_provider_scans_it(
     page: Page, new_context: Callable[..., Page], live_server: LiveServer
 ) -> None:
-    _evaluate_huixin_code(live_server)
     log_in(page, data.ENTERPRISE.username)
     page.goto("/me/code")
     expect(page.get_by_role("heading", name="我的信用码")).to_be_visible()
