@@ -1,7 +1,7 @@
 """What "两书同达" adds to an ingest: 100,000 NDRC penalties ingested with and without the
 repair-notice hook, on SQLite (and PostgreSQL when a URL is given).
 
-    .venv/bin/python -m tests.repair.bench_notices [--rows 100000] [--pg postgresql+psycopg://…]
+    .venv/bin/python -m benchmarks.bench_repair_notices [--rows 100000] [--pg postgresql+psycopg://…]
 
 Not collected by pytest (no ``test_`` prefix): it takes about a minute per engine.
 """
