@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from benchmarks import (
     bench_evaluate,
     bench_ingest,
     bench_profile,
+    bench_repair_notices,
+    bench_reports,
     bench_search,
     bench_stream,
     common,
@@ -147,3 +150,16 @@ def test_bench_evaluate(kind: str) -> None:
     figures = bench_evaluate.run([kind], SUBJECTS, RECORDS, samples=20)
     _check(figures, {"batch seconds", "× bare aggregate", "peak RSS", "incremental p99",
                      "× columnar (DuckDB/Parquet)"})
+
+
+def test_bench_reports(kind: str) -> None:
+    # one worker: the pool path is measured at full size only (spawning costs seconds)
+    figures = bench_reports.run([kind], subjects=40, records=800, n=4, workers=1)
+    by_metric = {f.metric: f for f in figures}
+    assert by_metric["signed reports/s, 1 process"].ours > 0
+    assert by_metric["bare render (reference)"].ours > 0
+
+
+def test_bench_repair_notices(engine: Engine) -> None:
+    seconds, hook_seconds, notices = bench_repair_notices.run(engine, 300, with_hook=True)
+    assert notices == 300 and 0 < hook_seconds <= seconds
