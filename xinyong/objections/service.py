@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,7 +41,7 @@ from xinyong.catalog.types import RecordType
 from xinyong.core import clock, hooks
 from xinyong.core.config import get_settings
 from xinyong.core.errors import DomainError
-from xinyong.core.sqlutil import drop_temp, ts
+from xinyong.core.sqlutil import ts
 from xinyong.core.workdays import Deadline, WorkingCalendar, calendar_from_db
 from xinyong.departments.models import Department
 from xinyong.objections.models import (
@@ -745,46 +744,19 @@ def decide(conn: Connection | Session, objection_id: int, *, actor: str, outcome
            new_record_id=new_id, fields=sorted(cleaned))
 
 
-class _InTransaction:
-    """Ingest is written for an Engine: it commits its own transactions (the batch row first,
-    then the records). Here each of those becomes a SAVEPOINT of the caller's transaction, so
-    the correction, the decision and the re-evaluation commit together, and a refused
-    correction leaves nothing behind, not even a rejected batch."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self.dialect = conn.dialect
-
-    @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        with self._conn.begin_nested():
-            yield self._conn
-
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        yield self._conn
-
-
 def _correct(conn: Connection, o: Row[Any], rec: Row[Any], values: dict[str, str],
              actor: str) -> int:
     """A correction is a new version of the record sent as its department (same source record
     id): ingest marks the old one ``corrected`` and keeps it in the history."""
-    from xinyong.records.ingest import ingest_records
+    from xinyong.records.ingest import ingest_records_in
 
     rtype = load_catalog().type(o.record_type)
     department = conn.scalar(select(Department.code).where(Department.id == o.department_id))
     row = _row(rtype, _data(rec.data), values)
     row["record_id"] = rec.source_record_id
-    try:
-        result = ingest_records(
-            _InTransaction(conn),  # type: ignore[arg-type]
-            [row], record_type=o.record_type, department=str(department), strict=True,
-            actor=actor,
-        )
-    finally:
-        # the staging tables live until the end of the transaction on PostgreSQL
-        drop_temp(conn, "stage")
-        drop_temp(conn, "stage_data")
+    # In the decision's own transaction: a refused correction leaves nothing, not even a batch.
+    result = ingest_records_in(conn, [row], record_type=o.record_type,
+                               department=str(department), actor=actor, raise_on_reject=False)
     if result.rejected:
         problems = "；".join(str(e["message"]) for e in result.errors.iter_rows(named=True))
         raise _fail("OBJECTION_VALUE_INVALID", f"更正值未通过校验：{problems}")

@@ -237,9 +237,7 @@ def _run(
             f"文件缺少必需的列：{'、'.join(mapping.missing_required)}。"
             f"请按映射方案「{prof.label}」或目录字段名（中文名亦可）提供这些列",
         )
-    record_id_column = next(
-        (c for c in source.header if c.strip().lower() in ("record_id", "记录标识")), None
-    )
+    record_id_column = _record_id_column(source.header)
     from xinyong.catalog.service import ensure_catalog_version
 
     # The batch row is committed first and on its own, so that a crash leaves a trace.
@@ -309,6 +307,11 @@ def _run(
 
 class _StrictReject(Exception):
     pass
+
+
+def _record_id_column(header: list[str]) -> str | None:
+    """The column that names each record (its source record id), when the sender gives one."""
+    return next((c for c in header if c.strip().lower() in ("record_id", "记录标识")), None)
 
 
 def _finish(
@@ -1002,12 +1005,16 @@ def ingest_records_in(
     record_type: str,
     department: str,
     actor: str | None = None,
+    raise_on_reject: bool = True,
 ) -> BatchResult:
     """A push inside the caller's transaction, for a service that writes its own rows and the
-    credit records they imply together (a commitment's breach and its 承诺失信 record): both
-    commit, or neither. Always strict: a row that fails validation or matches no subject raises
-    ``IngestError`` and the caller's transaction is rolled back. The batch row, its audit entry,
-    the records_changed (re-evaluation) and records_added hooks run in the same transaction."""
+    credit records they imply together (a commitment's breach and its 承诺失信 record, an
+    objection's decision and the corrected version): both commit, or neither. Always strict:
+    a row that fails validation or matches no subject writes no record and raises
+    ``IngestError`` (or, with ``raise_on_reject=False``, comes back in ``result.errors`` /
+    ``result.pending`` for the caller to explain, which must then roll back). The batch row,
+    its audit entry, the records_changed (re-evaluation) and records_added hooks run in the same
+    transaction. A ``record_id`` column names the record, as in every push."""
     if not items:
         raise IngestError("BATCH_EMPTY", "没有可导入的记录")
     from xinyong.catalog.service import ensure_catalog_version
@@ -1038,16 +1045,19 @@ def ingest_records_in(
         .returning(Batch.id)
     ).scalar_one()
     result = BatchResult(batch_id=batch_id, status="running")
-    _execute(conn, source, rtype, prof, mapping, None, int(dept_id), batch_id, catalog, True,
-             result, None)
-    if result.rejected or result.pending:
-        first = result.errors.row(0, named=True) if result.errors.height else None
-        why = f"{first['field']}：{first['message']}" if first else "未能匹配到信用主体"
-        raise IngestError("RECORD_REJECTED", f"信用记录未能写入（{rtype.label}）：{why}")
-    _finish(conn, result, "committed", actor, department, rtype.code)
-    # PostgreSQL drops the staging tables only at commit: a second push in the same
-    # transaction must be able to create them again.
-    conn.exec_driver_sql("DROP TABLE IF EXISTS stage")
-    conn.exec_driver_sql("DROP TABLE IF EXISTS stage_data")
-    conn.exec_driver_sql("DROP TABLE IF EXISTS added_record")
+    try:
+        _execute(conn, source, rtype, prof, mapping, _record_id_column(header), int(dept_id),
+                 batch_id, catalog, True, result, None)
+        if result.rejected or result.pending:
+            if not raise_on_reject:
+                return result
+            first = result.errors.row(0, named=True) if result.errors.height else None
+            why = f"{first['field']}：{first['message']}" if first else "未能匹配到信用主体"
+            raise IngestError("RECORD_REJECTED", f"信用记录未能写入（{rtype.label}）：{why}")
+        _finish(conn, result, "committed", actor, department, rtype.code)
+    finally:
+        # PostgreSQL drops the staging tables only at commit: a second push in the same
+        # transaction must be able to create them again.
+        for table in ("stage", "stage_data", "added_record"):
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
     return result
