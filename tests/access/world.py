@@ -157,24 +157,7 @@ SENTINELS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _penalty(n: int, doc: str, decided_on: str, **over: str) -> dict[str, str]:
-    row = {
-        "subject_name": f"广州测试{n}号有限公司",
-        "uscc": b.code(n),
-        "doc_number": doc,
-        "violation_type": "虚假宣传",
-        "facts": "经查，当事人发布虚假宣传内容。",
-        "penalty_kinds": "罚款",
-        # above the SAMR "lower fine" threshold: three years of publicity, not three months
-        "content": "罚款200000元",
-        "fine_amount": "200000",
-        "penalty_class": "general",
-        "procedure": "ordinary",
-        "decided_on": decided_on,
-        "authority": "广州市市场监督管理局",
-    }
-    row.update(over)
-    return row
+_penalty = b.penalty_row
 
 
 def _push(engine: Engine, record_type: str, rows: list[dict[str, Any]],

@@ -83,6 +83,26 @@ def push(engine: Engine, record_type: str, department: str, rows: list[dict[str,
     assert result.rejected == 0 and result.pending == 0, result.summary()
 
 
+def penalty_row(n: int, doc: str, decided_on: str, **over: str) -> dict[str, str]:
+    """A market-regulation penalty row of subject ``n`` for an ingest push; ``over`` replaces
+    fields. The fine is above the SAMR "lower fine" threshold: three years of publicity."""
+    row = {
+        **_who(n),
+        "doc_number": doc,
+        "violation_type": "虚假宣传",
+        "facts": "经查，当事人发布虚假宣传内容。",
+        "penalty_kinds": "罚款",
+        "content": "罚款200000元",
+        "fine_amount": "200000",
+        "penalty_class": "general",
+        "procedure": "ordinary",
+        "decided_on": decided_on,
+        "authority": "广州市市场监督管理局",
+    }
+    row.update(over)
+    return row
+
+
 def penalty(
     engine: Engine, n: int, decided_on: str, cls: str = "general", seq: int = 1, fine: str = "5000"
 ) -> None:

@@ -49,23 +49,7 @@ def _report_settings(report_keys: Path) -> Iterator[ReportSettings]:
     use_settings(None)
 
 
-def penalty_row(n: int, doc: str, decided_on: str, **over: str) -> dict[str, str]:
-    row = {
-        "subject_name": f"广州测试{n}号有限公司",
-        "uscc": b.code(n),
-        "doc_number": doc,
-        "violation_type": "虚假宣传",
-        "facts": "经查，当事人发布虚假宣传内容。",
-        "penalty_kinds": "罚款",
-        "content": "罚款200000元",
-        "fine_amount": "200000",
-        "penalty_class": "general",
-        "procedure": "ordinary",
-        "decided_on": decided_on,
-        "authority": "广州市市场监督管理局",
-    }
-    row.update(over)
-    return row
+penalty_row = b.penalty_row
 
 
 def record_id(title: str) -> int:
