@@ -116,6 +116,11 @@ def create_app() -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "today": clock.today().isoformat()}
 
+    # In front of every router: the anonymous public profile by credit code (the hot path;
+    # anything else falls through to the API route).
+    from xinyong.subjects.api import PublicProfileRoute
+
+    app.router.routes.insert(0, PublicProfileRoute())
     app.include_router(accounts_api)
     app.include_router(accounts_pages)
     app.include_router(audit_api)

@@ -93,3 +93,10 @@ def test_every_mobile_in_text_is_masked(phone: str, around: str) -> None:
     masked = mask_personal_data(around + phone + around)
     assert phone not in masked
     assert phone[:3] + "****" + phone[-4:] in masked
+
+
+def test_full_width_numbers_in_text_are_masked() -> None:
+    text = "身份证４４０１０６１９９００１０１１２３Ｘ，电话１３８１２３４５６７８，另１３９12345678。"
+    masked = mask_personal_data(text)
+    assert masked == "身份证４４０１**********１２３Ｘ，电话１３８****５６７８，另１３９****5678。"
+    assert mask_personal_data("罚款 5000 元，文号 2026-001") == "罚款 5000 元，文号 2026-001"

@@ -25,6 +25,7 @@ from xinyong.core import clock
 from xinyong.core.db import run_read
 from xinyong.departments.models import Department
 from xinyong.records.models import CreditRecord, CreditRecordDetail
+from xinyong.subjects.idnumbers import mask_personal_data, may_hold_personal_data
 from xinyong.subjects.models import Subject, SubjectName
 
 View = Literal["public", "subject", "government"]
@@ -412,8 +413,6 @@ def _labelled_fields(
 
 def _masked(value: Any) -> Any:
     if isinstance(value, str) and len(value) >= 11:
-        from xinyong.subjects.idnumbers import mask_personal_data
-
         return mask_personal_data(value)
     return value
 
@@ -454,16 +453,23 @@ def _assemble(
         department_name,
     ) in rows:
         shape = shapes.get(record_type)
+        # Departments sometimes write a person's ID or mobile number into free text (a
+        # penalty's facts, a list entry's reason): outside government they are masked. One
+        # look at the stored text tells whether any field can hold one (most records: none).
+        mask = view != "government"
         if data is None:
             data = {}
         elif isinstance(data, str | bytes):
+            if mask:
+                raw = data if isinstance(data, str) else data.decode()
+                # (an escaped character may be a full-width digit: then look field by field)
+                mask = "\\u" in raw or may_hold_personal_data(raw)
             data = orjson.loads(data)
         if public and "id_number_masked" in data:
             data = {k: v for k, v in data.items() if k != "id_number_masked"}
-        if view != "government":
-            # Departments sometimes write a person's ID or mobile number into free text (a
-            # penalty's facts, a list entry's reason): outside government they are masked.
+        if mask:
             data = {k: _masked(v) for k, v in data.items()}
+        if view != "government":
             title = _masked(title)
             class_reason = _masked(class_reason)
         until = _iso(publicity_until)

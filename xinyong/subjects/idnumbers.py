@@ -35,6 +35,11 @@ _ID_IN_TEXT = re.compile(
 )
 # Mainland mobile numbers: 11 digits starting 13–19 (MIIT numbering plan), optionally +86/86.
 _MOBILE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])((?:\+?86)?1[3-9]\d)(\d{4})(\d{4})(?![0-9A-Za-z])")
+# Both patterns above need at least 11 digits in a row: text without such a run has nothing to
+# mask, and one search for it is far cheaper than the two substitutions (the public profile
+# masks every field of every record).
+_LONG_DIGITS = re.compile(r"\d{11}")
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ＋", "0123456789Xx+")
 
 
 def normalize_id_number(value: str) -> str:
@@ -94,7 +99,22 @@ def mask_phone(number: str) -> str:
     return number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
+def may_hold_personal_data(text: str) -> bool:
+    """False when ``text`` certainly holds no ID or mobile number (no 11 digits in a row)."""
+    return _LONG_DIGITS.search(text) is not None
+
+
 def mask_personal_data(text: str) -> str:
-    """Mask every 18-character ID number and 11-digit mobile number found in free text."""
-    text = _ID_IN_TEXT.sub(lambda m: m.group(1)[:4] + "*" * 10 + m.group(3), text)
-    return _MOBILE_IN_TEXT.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    """Mask every 18-character ID number and 11-digit mobile number found in free text, in
+    ASCII or full-width digits (as typed on a Chinese keyboard)."""
+    if not may_hold_personal_data(text):
+        return text
+    # The patterns are matched on an ASCII-digit copy of the text (same length, one character
+    # for one), and the stars they leave are put at the same positions in the original.
+    plain = text.translate(_FULL_WIDTH)
+    masked = _ID_IN_TEXT.sub(lambda m: m.group(1)[:4] + "*" * 10 + m.group(3), plain)
+    masked = _MOBILE_IN_TEXT.sub(lambda m: m.group(1) + "****" + m.group(3), masked)
+    if masked == plain:
+        return text
+    return "".join("*" if m == "*" and p != "*" else o
+                   for o, p, m in zip(text, plain, masked, strict=True))
