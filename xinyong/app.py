@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -12,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xinyong import __version__
 from xinyong.core import clock
+from xinyong.core.db import close_async_readers
 from xinyong.core.errors import DomainError
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -33,7 +36,13 @@ def create_app() -> FastAPI:
     clock.configure_from_settings()
     from xinyong.core.security import resolve_principal
 
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await close_async_readers()
+
     app = FastAPI(
+        lifespan=lifespan,
         # Who is calling is settled once, before any route's own dependencies (see
         # core/security.py); a request without credentials costs nothing here.
         dependencies=[Depends(resolve_principal)],

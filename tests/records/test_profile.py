@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -106,7 +108,7 @@ def test_restricted_and_internal_records(engine: Engine) -> None:
 def test_fast_path_gives_the_same_profile(engine: Engine) -> None:
     """The HTTP fast path (by credit code, no session) and the service give the same answer,
     in every view, on both databases."""
-    from xinyong.records.profile import profile_by_code
+    from xinyong.records.profile import profile_by_code, profile_by_code_async
 
     clock.set_today(dt.date(2026, 11, 22))
     department()
@@ -140,6 +142,9 @@ def test_fast_path_gives_the_same_profile(engine: Engine) -> None:
         for day in (dt.date(2026, 6, 10), dt.date(2026, 6, 11)):
             fast = profile_by_code(HUAWEI[0].lower(), view, today=day)  # type: ignore[arg-type]
             assert fast is not None and fast == _profile(HUAWEI[0], view, day)
+            # the event loop's variant (async connections on PostgreSQL) answers the same
+            on_loop = asyncio.run(profile_by_code_async(HUAWEI[0], view, today=day))  # type: ignore[arg-type]
+            assert on_loop == fast
     fast = profile_by_code(HUAWEI[0], "public")
     assert fast is not None and fast["subject"]["former_names"] == names
     assert profile_by_code("91440300MA5XXXXXX1", "public") is None  # unknown: caller falls back
@@ -160,3 +165,43 @@ def test_fast_path_reconnects_after_a_lost_connection(engine: Engine) -> None:
         conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
     prof = profile_by_code(HUAWEI[0], "public")
     assert prof is not None and prof["subject"]["name"] == HUAWEI[1]
+
+
+def test_async_fast_path_replaces_a_lost_connection_and_limits_reads(engine: Engine) -> None:
+    """The loop's read connections: one lost in between (server restart) is replaced once;
+    no more than ASYNC_READERS reads are in flight, however many requests wait."""
+    from xinyong.core import db
+    from xinyong.records.profile import profile_by_code_async
+
+    clock.set_today(dt.date(2026, 11, 22))
+    subjects(engine, [HUAWEI, BYD])
+    if engine.dialect.name != "postgresql":
+        assert asyncio.run(profile_by_code_async(BYD[0], "public"))["subject"]["name"] == BYD[1]
+        return
+
+    async def scenario() -> None:
+        async def backend_pid(conn: Any, _dialect: Any) -> int:
+            cur = await conn.execute("SELECT pg_backend_pid()")
+            return int((await cur.fetchone())[0])
+
+        pid = await db.run_read_async(backend_pid)
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        prof = await profile_by_code_async(HUAWEI[0], "public")
+        assert prof is not None and prof["subject"]["name"] == HUAWEI[1]
+        assert await db.run_read_async(backend_pid) != pid
+
+        busy = peak = 0
+
+        async def slow(conn: Any, _dialect: Any) -> None:
+            nonlocal busy, peak
+            busy += 1
+            peak = max(peak, busy)
+            await conn.execute("SELECT pg_sleep(0.05)")
+            busy -= 1
+
+        await asyncio.gather(*(db.run_read_async(slow) for _ in range(db.ASYNC_READERS + 4)))
+        assert peak == db.ASYNC_READERS
+        await db.close_async_readers()
+
+    asyncio.run(scenario())

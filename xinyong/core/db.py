@@ -7,15 +7,17 @@ on SQLite and ``COPY`` on PostgreSQL are the fastest ways in (see STACK-NOTES.md
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -49,6 +51,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+PG_TEMP_BUFFERS = "256MB"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
@@ -60,7 +65,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    # An ingest batch stages its rows in temporary tables, which live in the session's own
+    # buffers: at the default 8 MB a 200k-row stage spilled to disk and every set-based step
+    # over it (matching, outcome, the final INSERT … SELECT) read it back. The buffers are
+    # only allocated as a session's temporary tables grow, and can only be sized before its
+    # first one, hence here.
+    given = connect_args.get("options") or make_url(url).query.get("options") or ""
+    if "temp_buffers" not in str(given):
+        connect_args["options"] = f"{given} -c temp_buffers={PG_TEMP_BUFFERS}".strip()
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 _engine: Engine | None = None
@@ -154,6 +168,95 @@ def _reader_connection(engine: Engine) -> Any:
             cur.execute("SET statement_timeout = '5s'")
     _reader.conn, _reader.engine, _reader.proxy = conn, engine, proxy
     return conn
+
+
+# ----------------------------------------------------------------- async read path (PostgreSQL)
+
+# At most this many reads of one event loop are in flight at once, each on its own connection.
+ASYNC_READERS = 8
+
+
+class _AsyncReaders:
+    """Idle PostgreSQL connections for short reads, owned by one event loop (psycopg's async
+    connections belong to the loop that opened them)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        self.idle: list[Any] = []
+        self.slots = asyncio.Semaphore(ASYNC_READERS)
+
+    async def take(self) -> Any:
+        if self.idle:
+            return self.idle.pop()
+        import psycopg
+        from psycopg.types.string import TextLoader
+
+        conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        await conn.execute("SET statement_timeout = '5s'")
+        # Dates come back as their ISO text, as SQLite's driver gives them: the hot path
+        # writes them out as text anyway, and a date object per value was made only to be
+        # formatted again.
+        conn.adapters.register_loader("date", TextLoader)
+        return conn
+
+    async def close(self) -> None:
+        idle, self.idle = self.idle, []
+        for conn in idle:
+            with suppress(Exception):
+                await conn.close()
+
+
+_async_readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncReaders] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def run_read_async(fn: Callable[[Any, Any], Awaitable[T]]) -> T:
+    """Run ``await fn(async_connection, dialect)`` on a PostgreSQL connection kept for short
+    reads by the running event loop.
+
+    The async twin of :func:`run_read`, for the hot path of the API: a statement run on the
+    loop with a blocking driver holds every other request for its round trip, so one worker
+    could never serve more than one read at a time while its CPU waited for PostgreSQL's.
+    Here up to ``ASYNC_READERS`` reads are in flight while the loop serves other requests.
+    Autocommit, a 5 s statement timeout, and a lost connection (server restart) is replaced
+    once — as for ``run_read``. Dates are returned as ISO text (``YYYY-MM-DD``), as the SQLite
+    driver returns them. PostgreSQL only: SQLite reads are in-process CPU work, with nothing to
+    wait for.
+    """
+    engine = get_engine()
+    loop = asyncio.get_running_loop()
+    readers = _async_readers.get(loop)
+    if readers is None or readers.engine is not engine:
+        if readers is not None:  # the application moved to another engine
+            await readers.close()
+        readers = _async_readers[loop] = _AsyncReaders(engine)
+    async with readers.slots:
+        for attempt in (1, 2):
+            conn = await readers.take()
+            try:
+                result = await fn(conn, engine.dialect)
+            except BaseException:
+                # Lost, failed or cancelled mid-statement: its state is unknown, so it goes.
+                broken = conn.broken
+                with suppress(Exception):
+                    await conn.close()
+                if attempt == 2 or not broken:
+                    raise
+                continue
+            readers.idle.append(conn)
+            return result
+    raise AssertionError("unreachable")
+
+
+async def close_async_readers() -> None:
+    """Close the running loop's idle read connections (application shutdown)."""
+    readers = _async_readers.pop(asyncio.get_running_loop(), None)
+    if readers is not None:
+        await readers.close()
 
 
 def is_postgres(bind: Connection | Engine | Session) -> bool:

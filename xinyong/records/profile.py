@@ -13,6 +13,7 @@ page or endpoint can forget it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Generator
 from typing import Any, Literal
 
 import orjson
@@ -22,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from xinyong.catalog.loader import load_catalog
 from xinyong.core import clock
-from xinyong.core.db import run_read
+from xinyong.core.db import get_engine, run_read, run_read_async
 from xinyong.departments.models import Department
 from xinyong.records.models import CreditRecord, CreditRecordDetail
 from xinyong.subjects.idnumbers import mask_personal_data, may_hold_personal_data
@@ -329,28 +330,62 @@ def _query(conn: Any, dialect: Any, name: str, values: dict[str, Any]) -> list[A
         cur.close()
 
 
-def _read_profile(
-    conn: Any, dialect: Any, view: View, by: str, key: Any, today: dt.date
-) -> tuple[dict[str, Any], list[str], list[Any]] | None:
-    """(subject attributes, former names, record rows), or None when there is no such
-    subject."""
+async def _aquery(conn: Any, dialect: Any, name: str, values: dict[str, Any]) -> list[Any]:
+    sql = _driver_sql(dialect, name)
+    async with conn.cursor() as cur:
+        await cur.execute(sql.sql, sql.params(values))
+        return list(await cur.fetchall())
+
+
+# (subject attributes, former names, record rows)
+ProfileRows = tuple[dict[str, Any], list[str], list[Any]]
+# What a profile read asks for: (statement name, values) → the statement's rows.
+Reads = Generator[tuple[str, dict[str, Any]], list[Any], ProfileRows | None]
+
+
+def _profile_reads(dialect: Any, view: View, by: str, key: Any, today: dt.date) -> Reads:
+    """The reads of one profile, as a generator that yields each statement it needs and is
+    sent its rows: the same steps serve the blocking driver (``_read_profile``) and the async
+    one (``_read_profile_async``). Returns None when there is no such subject."""
     day = today.isoformat() if dialect.name == "sqlite" else today  # as SQLAlchemy binds it
     values = {"subject_id" if by == "id" else "uscc": key, "today": day}
-    rows = _query(conn, dialect, f"profile:{view}:{by}", values)
+    rows = yield f"profile:{view}:{by}", values
     if not rows:
         return None
     first = rows[0]
     subject = dict(zip(SUBJECT_COLUMNS, first[:N_SUBJECT], strict=True))
     former: list[str] = []
     if first[N_SUBJECT]:
-        former = [
-            r[0] for r in _query(conn, dialect, "former_names", {"subject_id": subject["id"]})
-        ]
+        former = [r[0] for r in (yield "former_names", {"subject_id": subject["id"]})]
     start = N_SUBJECT + 1
     records = [row[start:] for row in rows if row[start] is not None]
     if view == "public" and subject["kind"] == "natural_person":
         records = []  # never public (visible_clause says so too)
     return subject, former, records
+
+
+def _read_profile(
+    conn: Any, dialect: Any, view: View, by: str, key: Any, today: dt.date
+) -> ProfileRows | None:
+    reads = _profile_reads(dialect, view, by, key, today)
+    try:
+        name, values = next(reads)
+        while True:
+            name, values = reads.send(_query(conn, dialect, name, values))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+async def _read_profile_async(
+    conn: Any, dialect: Any, view: View, by: str, key: Any, today: dt.date
+) -> ProfileRows | None:
+    reads = _profile_reads(dialect, view, by, key, today)
+    try:
+        name, values = next(reads)
+        while True:
+            name, values = reads.send(await _aquery(conn, dialect, name, values))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------- assembly
@@ -558,6 +593,26 @@ def profile_by_code(code: str, view: View, today: dt.date | None = None) -> dict
     if len(key) != 18:
         return None
     got = run_read(lambda conn, dialect: _read_profile(conn, dialect, view, "uscc", key, today))
+    if got is None:
+        return None
+    return _assemble(*got, view, today)
+
+
+async def profile_by_code_async(
+    code: str, view: View, today: dt.date | None = None
+) -> dict[str, Any] | None:
+    """:func:`profile_by_code` for a caller on the event loop. On PostgreSQL the statement runs
+    on the loop's async read connections (``run_read_async``): the loop serves other requests
+    while PostgreSQL works. On SQLite the read is in-process CPU work and runs as it is."""
+    today = today or clock.today()
+    key = code.replace("\x00", "").strip().upper()
+    if len(key) != 18:
+        return None
+    if get_engine().dialect.name != "postgresql":
+        return profile_by_code(key, view, today)
+    got = await run_read_async(
+        lambda conn, dialect: _read_profile_async(conn, dialect, view, "uscc", key, today)
+    )
     if got is None:
         return None
     return _assemble(*got, view, today)
