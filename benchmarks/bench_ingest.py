@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from benchmarks.common import (
     Figure,
+    MachineWatch,
     base_parser,
     bench_dir,
     db_name,
@@ -125,11 +126,12 @@ def run_one(kind: str, rows: int, subjects: int) -> list[Figure]:
     eng = make_engine(url)
     set_engine(eng)
     try:
-        t = time.perf_counter()
-        result = ingest_file(eng, path, record_type="administrative_penalty",
-                             department=DEPARTMENT, profile="dual_publicity_penalty",
-                             actor="bench")
-        ours = time.perf_counter() - t
+        with MachineWatch() as watch:
+            t = time.perf_counter()
+            result = ingest_file(eng, path, record_type="administrative_penalty",
+                                 department=DEPARTMENT, profile="dual_publicity_penalty",
+                                 actor="bench")
+            ours = time.perf_counter() - t
         written = _written_rows(eng)
     finally:
         set_engine(None)
@@ -152,7 +154,7 @@ def run_one(kind: str, rows: int, subjects: int) -> list[Figure]:
         Figure("ingest", kind, "× raw insert", ratio, "×", f"≤ {TARGET_RATIO:g}", 1.0,
                f"raw {label}", ratio <= TARGET_RATIO,
                note=f"{rows:,} rows in {ours:.1f}s (inserted {result.inserted:,}, "
-                    f"rejected {result.rejected}); raw {label} {ref:.1f}s"),
+                    f"rejected {result.rejected}); raw {label} {ref:.1f}s; {watch}"),
     ]
 
 

@@ -37,6 +37,7 @@ from benchmarks.common import (
     FULL_SUBJECTS,
     ROOT,
     Figure,
+    MachineWatch,
     base_parser,
     dbs_of,
     percentiles,
@@ -108,23 +109,25 @@ def service_latency(engine: Any, kind: str, sample: list[tuple[int, str]]) -> li
             with Session(engine) as s:
                 build_profile(s, s.get(Subject, sid), "government")
                 s.commit()
-        for sid in ids:
-            # A session per call that ends as a request's does (``get_session`` commits). Not
-            # closed with a rollback: psycopg forgets every prepared statement of the
-            # connection on ROLLBACK, and the profile query would be planned again each time.
-            with Session(engine) as s:
-                subject = s.get(Subject, sid)
-                t = time.perf_counter()
-                prof = build_profile(s, subject, "government")
-                ours.append(time.perf_counter() - t)
-                total_records += prof["total"]
-                s.commit()
+        with MachineWatch() as watch:
+            for sid in ids:
+                # A session per call that ends as a request's does (``get_session`` commits). Not
+                # closed with a rollback: psycopg forgets every prepared statement of the
+                # connection on ROLLBACK, and the profile query would be planned again each time.
+                with Session(engine) as s:
+                    subject = s.get(Subject, sid)
+                    t = time.perf_counter()
+                    prof = build_profile(s, subject, "government")
+                    ours.append(time.perf_counter() - t)
+                    total_records += prof["total"]
+                    s.commit()
     finally:
         set_engine(None)
     p50, p99 = percentiles(ours)
     r50, r99 = percentiles(ref)
     avg = total_records / max(1, len(ids))
-    note = (f"{len(ids):,} random subjects, {avg:.1f} records each on average; raw SELECT p50 {r50:.3f} ms / p99 {r99:.3f} ms")
+    note = (f"{len(ids):,} random subjects, {avg:.1f} records each on average; raw SELECT p50 "
+            f"{r50:.3f} ms / p99 {r99:.3f} ms; {watch}")
     return [
         Figure("profile", kind, "build_profile p50", p50, "ms", "—", r50, "raw SELECT p50"),
         Figure("profile", kind, "build_profile p99", p99, "ms", f"≤ {TARGET_P99_MS:g}", r99,
@@ -272,13 +275,15 @@ def http_load(url: str, kind: str, codes: list[str], seconds: float,
             warm = min(2.0, seconds / 2)
             if use_wrk:
                 _wrk(server.base, "/api/v1/subjects/", "/profile", codes_file, warm, connections)
-                prof = _wrk(server.base, "/api/v1/subjects/", "/profile", codes_file, seconds,
-                            connections)
+                with MachineWatch() as watch:
+                    prof = _wrk(server.base, "/api/v1/subjects/", "/profile", codes_file,
+                                seconds, connections)
                 health = _wrk(server.base, "/healthz", "", None, seconds, connections)
             else:
                 paths = [f"/api/v1/subjects/{c}/profile" for c in codes]
                 _httpx_load(server.base, paths, warm, connections)
-                prof = _httpx_load(server.base, paths, seconds, connections)
+                with MachineWatch() as watch:
+                    prof = _httpx_load(server.base, paths, seconds, connections)
                 health = _httpx_load(server.base, ["/healthz"], seconds, connections)
         finally:
             codes_file.unlink()
@@ -286,7 +291,7 @@ def http_load(url: str, kind: str, codes: list[str], seconds: float,
         server.stop()
     note = (f"{prof['tool']}, {connections} connections, {seconds:g}s, 1 uvicorn worker; profile "
             f"p99 {prof['p99_ms']:.1f} ms, non-2xx {prof['non_2xx']}; /healthz p99 "
-            f"{health['p99_ms']:.1f} ms")
+            f"{health['p99_ms']:.1f} ms; {watch}")
     ok = prof["rps"] >= TARGET_RPS and prof["non_2xx"] == 0
     return [Figure("profile", kind, "HTTP profile req/s", prof["rps"], "req/s",
                    f"≥ {TARGET_RPS:,.0f}", health["rps"], "/healthz req/s", ok, note=note,

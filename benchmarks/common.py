@@ -118,6 +118,57 @@ def save_figures(name: str, figures: list[Figure]) -> Path:
     return path
 
 
+class MachineWatch:
+    """What the virtual machine did while a measurement ran: the share of CPU time the
+    hypervisor gave to other guests (steal), the share spent waiting for the disk, and the
+    page cache at the end. On this kind of machine steal went from 1 % to 57 % within minutes,
+    and the host reclaimed the page cache from 14 to 8 GB while 16 GB stood free, so a figure
+    means little without them; each benchmark prints them beside its figure.
+
+        with MachineWatch() as watch:
+            ...
+        note = f"... ({watch})"
+    """
+
+    def __enter__(self) -> MachineWatch:
+        self.start = _cpu_times()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        end = _cpu_times()
+        delta = [b - a for a, b in zip(self.start, end, strict=True)]
+        total = sum(delta) or 1
+        # /proc/stat cpu line: user nice system idle iowait irq softirq steal
+        self.steal = 100 * delta[7] / total
+        self.iowait = 100 * delta[4] / total
+        self.cached_gb = _meminfo("Cached") / 2**20
+
+    def __str__(self) -> str:
+        return (f"machine during the run: CPU steal {self.steal:.0f} %, I/O wait "
+                f"{self.iowait:.0f} %, page cache {self.cached_gb:.1f} GB")
+
+
+def _cpu_times() -> list[int]:
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()[1:9]
+    except OSError:
+        return [0] * 8
+    return [int(x) for x in fields] + [0] * (8 - len(fields))
+
+
+def _meminfo(key: str) -> int:
+    """A /proc/meminfo value in kB (0 where there is none)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def percentiles(samples_s: list[float]) -> tuple[float, float]:
     """(p50, p99) in milliseconds."""
     ms = sorted(s * 1000 for s in samples_s)

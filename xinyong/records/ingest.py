@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -386,21 +387,38 @@ def _execute(
         else ", ".join(f"{c} {t}" for c, t in STAGE_DATA_COLUMNS),
     )
     error_frames: list[pl.DataFrame] = []
+    chunks = iter(source.chunks)
     seq = 0
-    for chunk in source.chunks:
-        height = chunk.height
-        result.rows_total += height
-        errors, staged_rows = _stage_chunk(
-            conn, chunk, rtype, prof, mapping, record_id_column, seq, settings.secret_key, today
+
+    def prepare(seq0: int) -> tuple[int, pl.DataFrame, pl.DataFrame] | None:
+        """Read, map, validate and shape the next chunk: (its rows, errors, staged frame)."""
+        chunk = next(chunks, None)
+        if chunk is None:
+            return None
+        errors, staged = _prepare_chunk(
+            chunk, rtype, prof, mapping, record_id_column, seq0, settings.secret_key, today
         )
-        # Nothing of a chunk outlives its step: holding the last chunk's frames while the
-        # reader builds the next one doubled the peak memory of a large file.
-        del chunk
-        if errors.height:
-            error_frames.append(errors)
-        seq += staged_rows
-        if progress is not None:
-            progress(height)
+        return chunk.height, errors, staged
+
+    # Two cores, two stages: while this thread writes chunk n into the stage (SQLite steps
+    # without the GIL; PostgreSQL works in its own process), a worker reads and validates
+    # chunk n + 1 (Polars works without the GIL too). Seq numbers stay in input order because
+    # chunk n + 1 is only started once chunk n's staged height is known. At most two chunks
+    # exist at a time: the one being written and the one being prepared.
+    with ThreadPoolExecutor(1, thread_name_prefix="ingest-prepare") as worker:
+        ready = worker.submit(prepare, seq)
+        while (got := ready.result()) is not None:
+            height, errors, staged = got
+            del got
+            seq += staged.height
+            ready = worker.submit(prepare, seq)
+            result.rows_total += height
+            _copy_stage(conn, staged)
+            del staged
+            if errors.height:
+                error_frames.append(errors)
+            if progress is not None:
+                progress(height)
 
     dup_errors, repeats = _drop_duplicates(conn)
     # The index served the duplicate search only. Left in place, it made every later UPDATE of
@@ -431,8 +449,7 @@ def _execute(
 # ---------------------------------------------------------------------------- chunk → stage
 
 
-def _stage_chunk(
-    conn: Connection,
+def _prepare_chunk(
     chunk: pl.DataFrame,
     rtype: RecordType,
     prof: Profile,
@@ -441,17 +458,15 @@ def _stage_chunk(
     seq: int,
     secret: str,
     today: dt.date,
-) -> tuple[pl.DataFrame, int]:
-    """Map, validate and stage one chunk; returns its row errors and the rows staged. Its
-    intermediate frames are freed when it returns."""
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Map, validate and shape one chunk for the stage: (row errors, staged frame). Touches no
+    database, so it can run beside the writer; its intermediate frames are freed when it
+    returns."""
     canonical = map_chunk(chunk, prof, mapping, record_id_column)
     checked = validate_chunk(canonical, rtype, units=prof.units, today=today)
     del canonical
     staged = _stage_frame(checked.rows, rtype, prof, seq, secret)
-    errors = checked.errors
-    del checked
-    _copy_stage(conn, staged)
-    return errors, staged.height
+    return checked.errors, staged
 
 
 def map_chunk(
