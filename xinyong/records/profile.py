@@ -580,6 +580,12 @@ def build_profile(
     return _assemble(attributes, former, records, view, today)
 
 
+def _code_key(code: str) -> str | None:
+    """The credit code a caller typed, as stored; None when it cannot be one."""
+    key = code.replace("\x00", "").strip().upper()
+    return key if len(key) == 18 else None
+
+
 def profile_by_code(code: str, view: View, today: dt.date | None = None) -> dict[str, Any] | None:
     """The profile of the subject with credit code ``code``, or None when no subject has that
     code (the caller then tries names and ids through ``find_subject``).
@@ -589,8 +595,8 @@ def profile_by_code(code: str, view: View, today: dt.date | None = None) -> dict
     on the event loop itself. It sees the latest committed data.
     """
     today = today or clock.today()
-    key = code.replace("\x00", "").strip().upper()
-    if len(key) != 18:
+    key = _code_key(code)
+    if key is None:
         return None
     got = run_read(lambda conn, dialect: _read_profile(conn, dialect, view, "uscc", key, today))
     if got is None:
@@ -604,12 +610,12 @@ async def profile_by_code_async(
     """:func:`profile_by_code` for a caller on the event loop. On PostgreSQL the statement runs
     on the loop's async read connections (``run_read_async``): the loop serves other requests
     while PostgreSQL works. On SQLite the read is in-process CPU work and runs as it is."""
-    today = today or clock.today()
-    key = code.replace("\x00", "").strip().upper()
-    if len(key) != 18:
-        return None
     if get_engine().dialect.name != "postgresql":
-        return profile_by_code(key, view, today)
+        return profile_by_code(code, view, today)
+    today = today or clock.today()
+    key = _code_key(code)
+    if key is None:
+        return None
     got = await run_read_async(
         lambda conn, dialect: _read_profile_async(conn, dialect, view, "uscc", key, today)
     )
