@@ -9,9 +9,32 @@ the same transaction, so records and grades commit together.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
+
+# The modules that register a reaction to records, by name: a hook must fire in every process
+# that changes records, whatever that process happened to import. ``xinyong ingest`` imports the
+# records domain and the CLIs only (each CLI imports its service lazily), so before this list a
+# batch pushed from the command line left every grade of its subjects as it was and did not
+# carry an open objection to a corrected record. Named here rather than imported, so that core
+# still imports no domain; loaded once, on the first firing.
+SUBSCRIBERS = (
+    "xinyong.evaluation.service",  # grades follow their records at once
+    "xinyong.records.lists",  # the published lists' cached counts
+    "xinyong.repair.models",  # 两书同达: the repair notice served with a penalty
+    "xinyong.objections.service",  # an open objection follows a corrected record
+)
+_loaded = False
+
+
+def load_subscribers() -> None:
+    global _loaded
+    if not _loaded:
+        for name in SUBSCRIBERS:
+            importlib.import_module(name)
+        _loaded = True
 
 RecordsChanged = Callable[[Connection, str], None]
 _records_changed: list[RecordsChanged] = []
@@ -23,6 +46,7 @@ def register_records_changed(fn: RecordsChanged) -> None:
 
 
 def records_changed(conn: Connection, among: str) -> None:
+    load_subscribers()
     for fn in list(_records_changed):
         fn(conn, among)
 
@@ -42,5 +66,6 @@ def register_records_added(fn: RecordsAdded) -> None:
 
 
 def records_added(conn: Connection, predicate: str) -> None:
+    load_subscribers()
     for fn in list(_records_added):
         fn(conn, predicate)
