@@ -51,3 +51,49 @@ def test_cli_runs_the_daily_jobs(engine: Engine) -> None:
     r = CliRunner().invoke(app, ["jobs", "daily", "--only", "publicity"])
     assert r.exit_code == 0, r.output
     assert "公示期届满" in r.output
+
+
+def test_the_daily_batch_turns_a_code_back_when_publicity_ends(engine: Engine) -> None:
+    """A penalty makes the 惠信码 red while it is public; the daily jobs turn it blue on the day
+    after its publicity period with no record sent; a second run on the same day writes no new
+    result and no new run."""
+    from xinyong.evaluation import service
+
+    b.departments()
+    with engine.begin() as conn:
+        service.sync_builtin_models(conn)
+    with clock.frozen(dt.date(2026, 9, 10)):
+        sid = b.subject(engine, 31)
+        b.penalty(engine, 31, "2026-09-01")  # a lower SAMR fine: three months' publicity
+    with engine.connect() as conn:
+        until = conn.execute(text(
+            "SELECT publicity_until FROM credit_record WHERE subject_id = :s"), {"s": sid}
+        ).scalar_one()
+    until = dt.date.fromisoformat(str(until))
+    assert until == dt.date(2026, 12, 1)
+
+    def colour() -> str:
+        with engine.connect() as conn:
+            return {r["model"]: r for r in service.subject_results(
+                conn, sid, government=True)}["huixin_code"]["colour"]
+
+    def counts() -> tuple[int, int]:
+        with engine.connect() as conn:
+            return (
+                int(conn.execute(text("SELECT COUNT(*) FROM evaluation_history")).scalar_one()),
+                int(conn.execute(text("SELECT COUNT(*) FROM evaluation_run")).scalar_one()),
+            )
+
+    assert colour() == "red"
+    clock.set_today(until)  # the last day of its publicity: still red
+    out = {r.name: r for r in jobs.run_daily()}
+    assert out["evaluation"].ok, out["evaluation"].outcome
+    assert colour() == "red"
+    clock.set_today(until + dt.timedelta(days=1))
+    out = {r.name: r for r in jobs.run_daily()}
+    assert out["evaluation"].ok and out["evaluation"].outcome["huixin_code"] >= 1
+    assert colour() == "blue"
+    before = counts()
+    again = {r.name: r for r in jobs.run_daily()}
+    assert again["evaluation"].outcome == {}
+    assert counts() == before

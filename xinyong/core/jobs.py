@@ -30,6 +30,9 @@ DAILY_JOBS: list[tuple[str, str, str]] = [
     ("repair", "修复容缺申请逾期失效、可修复提醒", "xinyong.repair.service:sweep"),
     ("objections", "异议处理逾期标记与到期提醒", "xinyong.objections.service:sweep"),
     ("commitments", "承诺到期提醒与逾期标记", "xinyong.commitments.service:daily_job"),
+    # Last: grades follow what the sweeps above changed, and the records that left a publicity
+    # period or a time window today.
+    ("evaluation", "全部启用模型按当日批量评价", "xinyong.evaluation.service:daily_job"),
 ]
 
 

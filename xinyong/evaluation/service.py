@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 from xinyong.catalog.loader import load_catalog
 from xinyong.core import clock, hooks
@@ -672,6 +673,29 @@ def on_records_changed(conn: Connection, among: str) -> None:
 
 
 hooks.register_records_changed(on_records_changed)
+
+
+def daily_job(session: Session, day: dt.date) -> dict[str, int]:
+    """The entry of ``xinyong jobs daily`` (core/jobs.py): a batch of every active model at
+    ``day``. Pushes re-evaluate their own subjects at once, but a grade also moves with time
+    alone: a penalty leaves its publicity period or a three-year window, an honour expires, and
+    nobody sends anything. Without this pass a 惠信码 stayed red after the penalty's publicity
+    ended until someone ran ``xinyong evaluate --all``. A model whose active version already
+    has a batch at ``day`` is left alone, so a second run on one day changes nothing. Returns
+    the number of changed results per model."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    with engine.connect() as conn:
+        todo = [
+            m.name for m in active_models(conn)
+            if conn.scalar(
+                select(func.count()).select_from(EvaluationRun)
+                .where(EvaluationRun.model_name == m.name,
+                       EvaluationRun.model_version == m.version,
+                       EvaluationRun.kind == "batch", EvaluationRun.as_of == day)
+            ) == 0
+        ]
+    return {name: evaluate(engine, name, as_of=day, actor="jobs").changed for name in todo}
 
 
 def _insert_run(
