@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from tests.evaluation import builders as b
 from tests.repair.conftest import S1, S2, World, penalty_row, push
 from tests.repair.conftest import record_id as rid_of
@@ -75,6 +77,30 @@ def test_notices_served_with_records(world: World) -> None:
     assert c.get(f"/api/v1/repair/notices/{first}/pdf").content.startswith(b"%PDF")
     other = rid_of("穗天税罚〔2026〕告知5号")
     assert c.get(f"/me/repair/notices/{other}.pdf").status_code == 404
+
+
+def test_a_batch_read_back_in_slices_gets_the_same_notices(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook reads a batch's added records a slice of ids at a time (a 5M-row batch must not
+    be held in memory at once): with one record per slice, the notices are those of the whole
+    batch, and a subject whose records span several slices is told once, of all of them."""
+    monkeypatch.setattr(service, "NOTICE_SLICE", 1)
+    s1 = world.ids["s1"]
+    push(world.engine, "administrative_penalty", [
+        penalty_row(S1, "穗天税罚〔2026〕分片1号", "2026-08-01"),
+        penalty_row(S2, "穗天税罚〔2026〕分片2号", "2026-08-15"),
+        penalty_row(S1, "穗天税罚〔2026〕分片3号", "2026-09-01", "serious"),
+        penalty_row(S1, "穗天税罚〔2026〕分片4号", "2026-09-01", "minor"),  # not published
+    ])
+    rows = world.query("SELECT record_id, rule_id, repairable_from FROM repair_notice")
+    assert {r[0]: (r[1], str(r[2])) for r in rows} == {
+        rid_of("穗天税罚〔2026〕分片1号"): ("ndrc-2026-penalty", "2026-11-01"),
+        rid_of("穗天税罚〔2026〕分片2号"): ("ndrc-2026-penalty", "2026-11-15"),
+        rid_of("穗天税罚〔2026〕分片3号"): ("ndrc-2026-penalty", "2027-09-01"),
+    }
+    assert templates(world, s1) == ["repair_notice_issued"]
+    assert world.query("SELECT COUNT(*) FROM repair_notice WHERE subject_id = :s"
+                       " AND notified_at IS NOT NULL", s=s1)[0][0] == 2
 
 
 def test_sweep_tells_when_records_become_repairable(world: World) -> None:

@@ -979,35 +979,70 @@ def results(session: Session, since: dt.date, *, limit: int = 1000) -> dict[str,
 # ------------------------------------------------------------------------------- notices
 
 
-def issue_notices(conn: Connection, predicate: str, *, rules: RepairRules | None = None) -> int:
+# Added rows read back per slice of record ids: a 5,000,000-row batch read whole would hold
+# every payload in memory at once (~800 bytes of JSON each), far past ingest's streaming
+# budget of 500 MB; ingest numbers a batch's records contiguously, so a slice is a range scan
+# of the id index with at most this many rows.
+NOTICE_SLICE = 100_000
+
+
+def issue_notices(conn: Connection, predicate: str, *, rules: RepairRules | None = None,
+                  slice_size: int | None = None) -> int:
     """The records-added hook ("两书同达"): a repair notice for every added negative record
-    that can ever be repaired, with the date from which it can be. Set-based: one read of the
-    added rows, one Polars pass, one bulk insert; then a message to each subject that has an
-    account (few)."""
+    that can ever be repaired, with the date from which it can be. Set-based, slice by slice
+    of record ids: one read of the slice's added rows, one Polars pass, one bulk insert; then
+    a message to each subject that has an account (few)."""
     rules = rules or current_rules()
     types = _negative_types(rules)
     where = (f"({predicate}) AND r.polarity = 'negative' AND r.status = 'active'"
              " AND r.disclosure IN ('public', 'restricted')"
              f" AND r.record_type IN ({types})")
+    lo, hi = conn.execute(text(f"SELECT MIN(r.id), MAX(r.id) FROM credit_record r WHERE {where}")
+                          ).one()
+    if lo is None:
+        return 0
+    # Subject accounts are few (thousands) next to a batch's subjects (up to a million); their
+    # notices are kept across slices so that each is told once, of all its records.
+    with_account = [int(s) for (s,) in conn.execute(text(
+        "SELECT DISTINCT subject_id FROM account WHERE role = 'subject' AND status = 'active'"
+        " AND subject_id IS NOT NULL"))]
+    issued, told = 0, []
+    now = clock.now()
+    step = slice_size or NOTICE_SLICE
+    for first in range(int(lo), int(hi) + 1, step):
+        part = f"{where} AND r.id BETWEEN {first} AND {first + step - 1}"
+        fresh = _issue_slice(conn, part, rules, now)
+        issued += fresh.height
+        if with_account and fresh.height:
+            told.append(fresh.filter(pl.col("subject_id").is_in(with_account)))
+    if told:
+        _announce_notices(conn, pl.concat(told), now)
+    return issued
+
+
+def _issue_slice(conn: Connection, where: str, rules: RepairRules, now: dt.datetime
+                 ) -> pl.DataFrame:
+    """The notices of one slice, written; returns them (without payloads)."""
     frame = _read_frame(conn, where, {})
+    if frame.height == 0:
+        return frame
     existing = {
         int(rid) for (rid,) in conn.execute(text(
             "SELECT n.record_id FROM repair_notice n WHERE n.record_id IN"
             f" (SELECT r.id FROM credit_record r WHERE {where})"))
-    } if frame.height else set()
-    if frame.height == 0:
-        return 0
+    }
     today = clock.today()
     dated = repair_dates(frame, rules, local_rules=_local_rules())
+    del frame
     fresh = dated.filter(
         pl.col("block").is_null() & pl.col("repairable_from").is_not_null()
         & (pl.col("publicity_until").is_null() | (pl.col("publicity_until") >= today))
-    )
+    ).drop("data")
+    del dated
     if existing:
         fresh = fresh.filter(~pl.col("record_id").is_in(list(existing)))
     if fresh.height == 0:
-        return 0
-    now = clock.now()
+        return fresh
     out = fresh.select(
         "subject_id", "record_id", "record_type", "rule_id", "repairable_from",
         pl.lit(ts(conn, now)).alias("created_at"),
@@ -1017,19 +1052,13 @@ def issue_notices(conn: Connection, predicate: str, *, rules: RepairRules | None
     bulk_insert(conn, "repair_notice",
                 ["subject_id", "record_id", "record_type", "rule_id", "repairable_from",
                  "created_at"], out)
-    _announce_notices(conn, fresh, now)
-    return fresh.height
+    return fresh
 
 
 def _announce_notices(conn: Connection, fresh: pl.DataFrame, now: dt.datetime) -> None:
     from xinyong.notifications.service import notify
 
-    # Subject accounts are few (thousands) next to a batch's subjects (up to a million).
-    with_account = {int(s) for (s,) in conn.execute(text(
-        "SELECT DISTINCT subject_id FROM account WHERE role = 'subject' AND status = 'active'"
-        " AND subject_id IS NOT NULL"))}
-    holders = sorted(with_account & set(fresh.get_column("subject_id").unique().to_list()))
-    for sid in holders:
+    for sid in sorted(fresh.get_column("subject_id").unique().to_list()):
         mine = fresh.filter(pl.col("subject_id") == sid).sort("repairable_from")
         if mine.height == 0:
             continue
