@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -38,8 +39,18 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await close_async_readers()
+        from xinyong.core.config import get_settings
+
+        frozen = get_settings().gc_freeze
+        if frozen:
+            gc.collect()
+            gc.freeze()
+        try:
+            yield
+        finally:
+            await close_async_readers()
+            if frozen:
+                gc.unfreeze()
 
     app = FastAPI(
         lifespan=lifespan,

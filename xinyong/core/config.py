@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     credit_code_base_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    # Move everything alive once the web app has started (modules, routes, the catalog, compiled
+    # statements) out of the cyclic garbage collector's reach (gc.freeze). Every request makes
+    # thousands of small containers, so collections are frequent, and an old-generation one
+    # walked all of that startup heap: measured on PostgreSQL at 1M subjects, the public
+    # profile's p99 fell from 84 to 15 ms and one worker's throughput rose from 1,630 to
+    # 1,920 req/s. Off in the test suite, where one process starts hundreds of apps.
+    gc_freeze: bool = True
 
     @property
     def effective_database_url(self) -> str:
