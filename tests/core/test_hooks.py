@@ -48,3 +48,21 @@ def test_a_batch_pushed_from_the_command_line_moves_the_grades(
     assert results["gz_general"]["grade"] == "B"
     assert results["huixin_code"]["colour"] == "red"
     assert notices == 1
+
+
+def test_every_module_that_registers_a_hook_is_a_named_subscriber() -> None:
+    """A new reaction to records registered in a module missing from SUBSCRIBERS would again
+    fire only in the processes that happened to import that module."""
+    import re
+
+    import xinyong
+    from xinyong.core import hooks
+
+    root = Path(xinyong.__file__).parent
+    registering = {
+        "xinyong." + ".".join(p.relative_to(root).with_suffix("").parts)
+        for p in root.rglob("*.py")
+        if p.name != "hooks.py"
+        and re.search(r"^hooks\.register_records_\w+\(", p.read_text("utf-8"), re.M)
+    }
+    assert registering == set(hooks.SUBSCRIBERS)
