@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -1018,15 +1019,34 @@ def issue_notices(conn: Connection, predicate: str, *, rules: RepairRules | None
             "SELECT DISTINCT subject_id FROM account WHERE role = 'subject'"
             " AND status = 'active' AND subject_id IS NOT NULL"))]
         issued, told = 0, []
-        now = clock.now()
+        now, today, local = clock.now(), clock.today(), _local_rules()
         step = slice_size or NOTICE_SLICE
-        for first in range(1, total + 1, step):
-            part = ("r.id IN (SELECT c.id FROM notice_candidate c"
-                    f" WHERE c.n BETWEEN {first} AND {first + step - 1})")
-            fresh = _issue_slice(conn, part, rules, now)
+
+        def write(dating: Future[pl.DataFrame]) -> None:
+            nonlocal issued
+            fresh = dating.result()
+            _write_notices(conn, fresh, now)
             issued += fresh.height
             if with_account and fresh.height:
                 told.append(fresh.filter(pl.col("subject_id").is_in(with_account)))
+
+        # Two cores, two stages: while a worker dates slice n in Polars (without the GIL),
+        # this thread reads slice n + 1 from the database (the drivers step without it too).
+        # At most two slices are in memory at a time.
+        with ThreadPoolExecutor(1, thread_name_prefix="repair-notices") as worker:
+            dating: Future[pl.DataFrame] | None = None
+            for first in range(1, total + 1, step):
+                part = ("r.id IN (SELECT c.id FROM notice_candidate c"
+                        f" WHERE c.n BETWEEN {first} AND {first + step - 1})")
+                frame, existing = _read_slice(conn, part)
+                if dating is not None:
+                    write(dating)
+                    dating = None
+                if frame.height:
+                    dating = worker.submit(_date_slice, frame, existing, rules, local, today)
+                del frame
+            if dating is not None:
+                write(dating)
         if told:
             _announce_notices(conn, pl.concat(told), now)
         return issued
@@ -1034,29 +1054,34 @@ def issue_notices(conn: Connection, predicate: str, *, rules: RepairRules | None
         drop_temp(conn, "notice_candidate")
 
 
-def _issue_slice(conn: Connection, where: str, rules: RepairRules, now: dt.datetime
-                 ) -> pl.DataFrame:
-    """The notices of one slice, written; returns them (without payloads)."""
+def _read_slice(conn: Connection, where: str) -> tuple[pl.DataFrame, set[int]]:
+    """One slice's added records, and those of them that already have a notice."""
     frame = _read_frame(conn, where, {})
-    if frame.height == 0:
-        return frame
     existing = {
         int(rid) for (rid,) in conn.execute(text(
             "SELECT n.record_id FROM repair_notice n WHERE n.record_id IN"
             f" (SELECT r.id FROM credit_record r WHERE {where})"))
-    }
-    today = clock.today()
-    dated = repair_dates(frame, rules, local_rules=_local_rules())
-    del frame
+    } if frame.height else set()
+    return frame, existing
+
+
+def _date_slice(frame: pl.DataFrame, existing: set[int], rules: RepairRules,
+                local_rules: str | None, today: dt.date) -> pl.DataFrame:
+    """The slice's records that get a notice, with its rule and date (no payloads). Polars
+    only, no database: it runs beside the reader."""
+    dated = repair_dates(frame, rules, local_rules=local_rules)
     fresh = dated.filter(
         pl.col("block").is_null() & pl.col("repairable_from").is_not_null()
         & (pl.col("publicity_until").is_null() | (pl.col("publicity_until") >= today))
     ).drop("data")
-    del dated
     if existing:
         fresh = fresh.filter(~pl.col("record_id").is_in(list(existing)))
+    return fresh
+
+
+def _write_notices(conn: Connection, fresh: pl.DataFrame, now: dt.datetime) -> None:
     if fresh.height == 0:
-        return fresh
+        return
     out = fresh.select(
         "subject_id", "record_id", "record_type", "rule_id", "repairable_from",
         pl.lit(ts(conn, now)).alias("created_at"),
@@ -1066,7 +1091,6 @@ def _issue_slice(conn: Connection, where: str, rules: RepairRules, now: dt.datet
     bulk_insert(conn, "repair_notice",
                 ["subject_id", "record_id", "record_type", "rule_id", "repairable_from",
                  "created_at"], out)
-    return fresh
 
 
 def _announce_notices(conn: Connection, fresh: pl.DataFrame, now: dt.datetime) -> None:
